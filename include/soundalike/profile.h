@@ -1,0 +1,32 @@
+/* profile.h: vector profiles, how a track's features become its vector.
+ *
+ * A profile has a name, a dimension and a builder that reads named features
+ * and writes a fixed-layout, L2-normalised float vector. Scaling constants
+ * are fixed and documented in the builder (never fitted to the library), so a
+ * vector does not change when other tracks are added. Vectors of different
+ * profiles never share an index. Profiles are immutable and thread-safe. */
+#ifndef SOUNDALIKE_PROFILE_H
+#define SOUNDALIKE_PROFILE_H
+
+#include "soundalike/error.h"
+#include "soundalike/features.h"
+
+typedef struct sa_profile {
+    const char *name;
+    int dim;
+    const char *description;
+    /* Writes dim floats into out; SA_ERR_NOT_FOUND when a feature it needs is absent. */
+    sa_err (*build)(const sa_features *f, float *out);
+} sa_profile;
+
+/* The profiles that exist, in preference order; *n gets their number. */
+const sa_profile *const *sa_profile_all(size_t *n);
+/* NULL when no profile has that name. */
+const sa_profile *sa_profile_find(const char *name);
+/* The most preferred profile that f has every feature for; NULL when none. */
+const sa_profile *sa_profile_best_for(const sa_features *f);
+
+/* Scales v (n floats) to unit length; a zero vector stays zero. */
+void sa_vector_normalize(float *v, int n);
+
+#endif
