@@ -1,0 +1,101 @@
+/* stft.c: windowed real FFT frames over FFTW. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <fftw3.h>
+
+#include "soundalike/stft.h"
+
+struct sa_stft {
+    int n;
+    float *window;
+    float *in;
+    fftwf_complex *out;
+    fftwf_plan plan;
+};
+
+/* FFTW's planner keeps global state; plans are made and destroyed under this lock. */
+static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void fill_window(float *w, int n, sa_window kind) {
+    const double pi = 3.14159265358979323846;
+    for (int i = 0; i < n; i++) {
+        double x;
+        switch (kind) {
+        case SA_WINDOW_HANN_SYMMETRIC:
+            x = 0.5 - 0.5 * cos(2.0 * pi * i / (n - 1));
+            break;
+        case SA_WINDOW_BLACKMAN_HARRIS: {
+            double t = 2.0 * pi * i / n;
+            x = 0.35875 - 0.48829 * cos(t) + 0.14128 * cos(2 * t) - 0.01168 * cos(3 * t);
+            break;
+        }
+        case SA_WINDOW_HANN_PERIODIC:
+        default:
+            x = 0.5 - 0.5 * cos(2.0 * pi * i / n);
+            break;
+        }
+        w[i] = (float)x;
+    }
+}
+
+sa_err sa_stft_new(int n_fft, sa_window window, sa_stft **out) {
+    if (n_fft < 2 || n_fft > (1 << 20))
+        return sa_error_set(SA_ERR_INVALID, "FFT size %d out of range", n_fft);
+    sa_stft *s = calloc(1, sizeof *s);
+    if (!s)
+        return sa_error_set(SA_ERR_NOMEM, "stft");
+    s->n = n_fft;
+    s->window = fftwf_malloc(sizeof(float) * (size_t)n_fft);
+    s->in = fftwf_malloc(sizeof(float) * (size_t)n_fft);
+    s->out = fftwf_malloc(sizeof(fftwf_complex) * (size_t)(n_fft / 2 + 1));
+    if (s->window && s->in && s->out) {
+        pthread_mutex_lock(&planner_lock);
+        s->plan = fftwf_plan_dft_r2c_1d(n_fft, s->in, s->out, FFTW_ESTIMATE);
+        pthread_mutex_unlock(&planner_lock);
+    }
+    if (!s->plan) {
+        sa_stft_free(s);
+        return sa_error_set(SA_ERR_NOMEM, "FFT plan of size %d", n_fft);
+    }
+    fill_window(s->window, n_fft, window);
+    *out = s;
+    return SA_OK;
+}
+
+void sa_stft_free(sa_stft *s) {
+    if (!s)
+        return;
+    if (s->plan) {
+        pthread_mutex_lock(&planner_lock);
+        fftwf_destroy_plan(s->plan);
+        pthread_mutex_unlock(&planner_lock);
+    }
+    fftwf_free(s->window);
+    fftwf_free(s->in);
+    fftwf_free(s->out);
+    free(s);
+}
+
+int sa_stft_size(const sa_stft *s) { return s->n; }
+
+int sa_stft_bins(const sa_stft *s) { return s->n / 2 + 1; }
+
+static void transform(sa_stft *s, const float *frame) {
+    for (int i = 0; i < s->n; i++)
+        s->in[i] = frame[i] * s->window[i];
+    fftwf_execute(s->plan);
+}
+
+void sa_stft_power(sa_stft *s, const float *frame, float *power) {
+    transform(s, frame);
+    for (int k = 0; k <= s->n / 2; k++)
+        power[k] = s->out[k][0] * s->out[k][0] + s->out[k][1] * s->out[k][1];
+}
+
+void sa_stft_magnitude(sa_stft *s, const float *frame, float *magnitude) {
+    sa_stft_power(s, frame, magnitude);
+    for (int k = 0; k <= s->n / 2; k++)
+        magnitude[k] = sqrtf(magnitude[k]);
+}
