@@ -22,12 +22,19 @@ typedef struct sa_audio_block {
     int rate;
 } sa_audio_block;
 
+/* What the pipeline knows of a track when an analyzer starts. */
+typedef struct sa_stream_info {
+    int native_rate;   /* the file's sample rate */
+    int channels;      /* the file's channels (at most 2 after downmix) */
+    double duration_s; /* from the container, an estimate; 0 when unknown */
+} sa_stream_info;
+
 typedef struct sa_analyzer {
     const char *name; /* feature group name, e.g. "loudness" */
     int version;      /* bump when results change; stored features of older versions are redone */
     int rate;         /* sample rate it wants; 0 = the file's own rate (interleaved is then set) */
-    /* Creates per-track state. native_rate/channels describe the file. */
-    sa_err (*start)(void *config, int native_rate, int channels, void **state);
+    /* Creates per-track state. */
+    sa_err (*start)(void *config, const sa_stream_info *info, void **state);
     sa_err (*feed)(void *state, const sa_audio_block *block);
     /* Writes the group into features. */
     sa_err (*finish)(void *state, sa_features *features);
