@@ -52,33 +52,46 @@ typedef struct sa_track {
 void sa_track_clear(sa_track *t);
 
 /* Opens (creating when absent) the store at location: a file path for
- * SQLite. Runs pending migrations. Parent folders are created. */
+ * SQLite. Runs pending migrations. Parent folders are created. A file that is
+ * not a SQLite database is SA_ERR_FORMAT; a store whose schema is newer than
+ * this build knows, or a postgresql:// URL (not supported yet), is
+ * SA_ERR_UNSUPPORTED. */
 sa_err sa_store_open(const char *location, sa_store **out);
-void sa_store_close(sa_store *s); /* NULL accepted */
+void sa_store_close(sa_store *s); /* NULL accepted; an open transaction is rolled back */
 
 /* The schema version after migrations. */
 int sa_store_schema_version(sa_store *s);
 
+/* Transactions nest: an inner begin/commit or begin/rollback pair commits or
+ * discards only the writes since its begin, and nothing is durable until the
+ * outermost commit. begin waits (up to 10 s) for another connection's write
+ * transaction, then fails with SA_ERR_BUSY. A commit that fails has rolled
+ * its level back: do not roll back again after it. */
 sa_err sa_store_begin(sa_store *s);
 sa_err sa_store_commit(sa_store *s);
 sa_err sa_store_rollback(sa_store *s); /* safe to call when no transaction is open */
 
 /* ---- tracks ---- */
 
-/* SA_ERR_NOT_FOUND when there is no such track. */
+/* SA_ERR_NOT_FOUND when there is no such track. out is overwritten, not
+ * freed first: sa_track_clear it between uses. */
 sa_err sa_store_track_by_id(sa_store *s, int64_t id, sa_track *out);
 sa_err sa_store_track_by_path(sa_store *s, const char *path, sa_track *out);
 
 /* Inserts t (by path) or updates the file facts and status of the existing
- * row with that path; t->id is ignored, the row's id goes to *id. */
+ * row with that path; t->id is ignored, the row's id goes to *id (id may be
+ * NULL). Every other field of t is written. The path must be absolute. */
 sa_err sa_store_track_put(sa_store *s, const sa_track *t, int64_t *id);
 
-/* Sets status and error text (NULL clears it) of one track. */
+/* Sets status and error text (NULL clears it) of one track; SA_TRACK_ANALYZED
+ * also sets analyzed_at to now. SA_ERR_NOT_FOUND when there is no such track. */
 sa_err sa_store_track_set_status(sa_store *s, int64_t id, sa_track_status status, const char *error);
 
 /* Calls fn for each track with the given status (or every track when status
  * is negative), in id order; fn returning non-zero stops the walk early
- * (that value is not an error). The sa_track is valid only during the call. */
+ * (that value is not an error). The sa_track is valid only during the call.
+ * Tracks are read a page at a time, so fn may use the store, writes included;
+ * a track fn has changed is not visited again. */
 typedef int (*sa_track_fn)(const sa_track *t, void *ctx);
 sa_err sa_store_tracks_each(sa_store *s, int status, sa_track_fn fn, void *ctx);
 
@@ -93,15 +106,18 @@ sa_err sa_store_count_tracks(sa_store *s, sa_store_counts *out);
 
 /* Starts a scan: returns a new scan number. */
 sa_err sa_store_scan_begin(sa_store *s, int64_t *scan_id);
-/* Records that track id was seen by scan_id. */
+/* Records that track id was seen by scan_id; SA_ERR_NOT_FOUND when there is
+ * no such track or scan. */
 sa_err sa_store_track_seen(sa_store *s, int64_t id, int64_t scan_id);
-/* Marks missing every track under root (a folder, absolute) not seen by
- * scan_id; *count gets how many changed. */
+/* Marks missing every track under root (a folder, absolute: its path starts
+ * with root and '/', compared byte for byte, no wildcards) not seen by
+ * scan_id; *count gets how many changed (tracks already missing do not). */
 sa_err sa_store_mark_missing(sa_store *s, const char *root, int64_t scan_id, int64_t *count);
 
 /* ---- features ---- */
 
-/* Replaces the stored group of (track, g->analyzer) with g. */
+/* Replaces the stored group of (track, g->analyzer) with g; SA_ERR_NOT_FOUND
+ * when there is no such track. */
 sa_err sa_store_features_put(sa_store *s, int64_t track_id, const sa_feature_group *g);
 /* Loads every stored group of a track into f (added/replaced by analyzer). */
 sa_err sa_store_features_get(sa_store *s, int64_t track_id, sa_features *f);
@@ -110,20 +126,29 @@ sa_err sa_store_features_version(sa_store *s, int64_t track_id, const char *anal
 
 /* ---- vectors ---- */
 
-/* Replaces the vector of (track, profile). */
+/* Replaces the vector of (track, profile). A non-finite value is
+ * SA_ERR_INVALID; no such track is SA_ERR_NOT_FOUND. */
 sa_err sa_store_vector_put(sa_store *s, int64_t track_id, const char *profile, const float *v, int dim);
-/* SA_ERR_NOT_FOUND when the track has no vector in that profile. v holds dim floats. */
+/* SA_ERR_NOT_FOUND when the track has no vector in that profile. v holds dim
+ * floats; a stored vector of another dimension is SA_ERR_FORMAT. */
 sa_err sa_store_vector_get(sa_store *s, int64_t track_id, const char *profile, float *v, int dim);
+/* Deleting a vector that is not there is not an error. */
 sa_err sa_store_vector_delete(sa_store *s, int64_t track_id, const char *profile);
 
 /* Every vector of a profile whose track is analyzed, in id order: *ids gets
- * n ids, *data n*dim floats (both malloc'd, the caller frees them). Vectors
- * of another dimension than dim are an SA_ERR_FORMAT. */
+ * n ids, *data n*dim floats (both malloc'd, the caller frees them; both NULL
+ * when n is 0 or on failure). A vector of another dimension than dim is an
+ * SA_ERR_FORMAT naming its track. One consistent snapshot, even while
+ * another connection writes. */
 sa_err sa_store_vectors_load(sa_store *s, const char *profile, int dim, int64_t **ids, float **data,
                              size_t *n);
 
+/* How many vectors of profile belong to analyzed tracks. */
+sa_err sa_store_vectors_count(sa_store *s, const char *profile, int64_t *count);
+
 /* A number that changes whenever a vector of profile is written or deleted
- * (or a track's status changes), so an index can tell it is stale. */
+ * (or the status of a track with a vector in profile changes), so an index
+ * can tell it is stale; 0 for a profile never written. */
 sa_err sa_store_vectors_generation(sa_store *s, const char *profile, int64_t *generation);
 
 /* ---- index metadata ---- */
@@ -141,6 +166,8 @@ typedef struct sa_index_meta {
     char file[1024];    /* where the index file is */
     double recall_at_10; /* measured at build, -1 when not measured */
 } sa_index_meta;
+
+/* Inserts or replaces the metadata of index m->name. */
 
 sa_err sa_store_index_meta_put(sa_store *s, const sa_index_meta *m);
 /* SA_ERR_NOT_FOUND when no index of that name was recorded. */
