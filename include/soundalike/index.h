@@ -8,12 +8,13 @@
  *
  * An index is a cache of the store: it is saved atomically (temporary name,
  * fsync, rename) with a checksum, and a loaded file is verified.
- * Thread safety: searches may run concurrently on one index; add, remove
- * and save need exclusive access (the caller locks, or builds aside and
- * swaps). */
+ * Thread safety: searches may run concurrently on one index; add, build,
+ * remove, set_param and save need exclusive access (the caller locks, or
+ * builds aside and swaps). */
 #ifndef SOUNDALIKE_INDEX_H
 #define SOUNDALIKE_INDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,27 +29,81 @@ typedef struct sa_hit {
 
 /* An empty exact (flat) index for vectors of dim floats. */
 sa_err sa_index_new_flat(int dim, sa_index **out);
+
+/* An empty index of the given type for vectors of dim floats:
+ *   "flat"   the exact scan (as sa_index_new_flat);
+ *   "ivf"    FAISS IVF-Flat with about 4*sqrt(n) lists, where n is
+ *            expected_count or, when that is 0, the count given to
+ *            sa_index_build; it visits 1/8 of its lists per query;
+ *   "ivfsq"  the same lists holding 8-bit scalar-quantised vectors;
+ *   "ivfpq"  the same lists holding product-quantised vectors, one
+ *            sub-quantiser per 4 dimensions (vectors are zero-padded to a
+ *            multiple of 4, which leaves inner products unchanged);
+ *   "hnsw"   FAISS HNSW, M 32, efConstruction 80, efSearch 64;
+ *   anything else is a FAISS index_factory string ("IVF4096,PQ16",
+ *   "HNSW16", "Flat"), at most 63 characters.
+ * Every type ranks by inner product. SA_ERR_INVALID, with FAISS's message,
+ * when FAISS rejects the string. */
+sa_err sa_index_new(const char *type, int dim, size_t expected_count, sa_index **out);
 void sa_index_free(sa_index *idx); /* NULL accepted */
 
 int sa_index_dim(const sa_index *idx);
 size_t sa_index_count(const sa_index *idx);
-const char *sa_index_type(const sa_index *idx); /* "flat", ... */
+const char *sa_index_type(const sa_index *idx); /* as given to sa_index_new */
+/* Whether vectors can be added: IVF and PQ types need sa_index_build first. */
+bool sa_index_is_trained(const sa_index *idx);
 
-/* Adds n vectors (n*dim floats) with their ids; an id already present is
- * replaced. */
+/* Adds n vectors (n*dim floats) with their ids (any but -1, which FAISS
+ * uses for "no result"); an id already present is replaced (within one
+ * call, the last vector of an id wins).
+ * SA_ERR_CONFLICT on an index that is not trained. */
 sa_err sa_index_add(sa_index *idx, const int64_t *ids, const float *vectors, size_t n);
-/* Removes id; SA_ERR_NOT_FOUND when absent. */
+/* Trains the index on these vectors when it needs it and is not trained
+ * yet (choosing the IVF list count from the library size), then adds them. */
+sa_err sa_index_build(sa_index *idx, const int64_t *ids, const float *vectors, size_t n);
+
+/* Sets a parameter of a FAISS index: "nprobe" (IVF lists visited per
+ * query), "efSearch", "efConstruction" (HNSW), "M" (HNSW, while empty),
+ * "nlist" (IVF, before sa_index_build), or any name FAISS's ParameterSpace
+ * knows. SA_ERR_INVALID for a name the type lacks or a bad value;
+ * SA_ERR_CONFLICT when it is too late (M on a filled index). */
+sa_err sa_index_set_param(sa_index *idx, const char *name, double value);
+/* Removes id; SA_ERR_NOT_FOUND when absent. Types that FAISS cannot
+ * remove from (HNSW) drop the id from results and keep its vector until
+ * the index is rebuilt. */
 sa_err sa_index_remove(sa_index *idx, int64_t id);
-/* Copies the stored vector of id into v (dim floats); SA_ERR_NOT_FOUND when absent. */
+/* Copies the stored vector of id into v (dim floats), as the index holds
+ * it (quantised types: an approximation); SA_ERR_NOT_FOUND when absent. */
 sa_err sa_index_get(const sa_index *idx, int64_t id, float *v);
 
 /* The k best hits for query (dim floats), best first, skipping the ids in
  * exclude (n_exclude of them, any order). out holds k hits; *found gets how
- * many were written (fewer when the index is small). */
+ * many were written (fewer when the index is small). Scores are clamped to
+ * [-1, 1] (quantised types only approximate them). */
 sa_err sa_index_search(const sa_index *idx, const float *query, size_t k, const int64_t *exclude,
                        size_t n_exclude, sa_hit *out, size_t *found);
 
-/* Writes idx to path atomically; *checksum (72 bytes) gets the file's hex checksum. */
+/* Per-query settings; 0 keeps the index's own, and a setting the type
+ * lacks is ignored. */
+typedef struct sa_search_params {
+    int nprobe;    /* IVF lists to visit */
+    int ef_search; /* HNSW candidate list size */
+} sa_search_params;
+
+/* sa_index_search with per-query settings (params may be NULL). */
+sa_err sa_index_search_with(const sa_index *idx, const float *query, size_t k, const int64_t *exclude,
+                            size_t n_exclude, const sa_search_params *params, sa_hit *out, size_t *found);
+
+/* How many threads FAISS may use (training, adding, searching) for work
+ * started from the calling thread; 0 restores the default, all cores.
+ * An analysis worker sets 1, so that FAISS and the worker pool do not
+ * fight over the cores; one big build may use them all. The exact scan
+ * is always single-threaded. */
+void sa_index_set_threads(int n);
+
+/* Writes idx to path atomically (FAISS types through FAISS's own
+ * serialiser, inside the same checksummed file); checksum (72 bytes, may be
+ * NULL) gets the file's hex checksum. */
 sa_err sa_index_save(const sa_index *idx, const char *path, char checksum[72]);
 /* Reads an index written by sa_index_save, verifying its checksum; the
  * file's hex checksum goes to checksum when not NULL. SA_ERR_FORMAT on a

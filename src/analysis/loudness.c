@@ -1,0 +1,112 @@
+/* loudness.c: the "loudness" analyzer, EBU R128 loudness and ReplayGain 2.0 gain.
+ *
+ * libebur128 runs in histogram mode, so its memory stays fixed whatever the
+ * length of the track (integrated loudness and range are then computed from
+ * 0.1 LU bins, well inside Tech 3341's +-0.1 LU tolerance). */
+#include <math.h>
+#include <stdlib.h>
+
+#include <ebur128.h>
+
+#include "soundalike/descriptors.h"
+
+#define LOUDNESS_VERSION 1
+
+typedef struct loudness_state {
+    ebur128_state *meter;
+    int channels;
+    int rate;
+    float peak; /* largest |sample| so far; a plain loop is much cheaper than libebur128's */
+} loudness_state;
+
+static void loudness_free(void *state) {
+    loudness_state *s = state;
+    if (!s)
+        return;
+    if (s->meter)
+        ebur128_destroy(&s->meter);
+    free(s);
+}
+
+static sa_err loudness_start(void *config, const sa_stream_info *info, void **state) {
+    (void)config;
+    if (info->channels < 1 || info->channels > 2 || info->native_rate <= 0)
+        return sa_error_set(SA_ERR_INVALID, "loudness: %d channels at %d Hz", info->channels,
+                            info->native_rate);
+    loudness_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return sa_error_set(SA_ERR_NOMEM, "loudness state");
+    s->channels = info->channels;
+    s->rate = info->native_rate;
+    s->meter = ebur128_init((unsigned)s->channels, (unsigned long)s->rate,
+                            EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_HISTOGRAM);
+    if (!s->meter) {
+        loudness_free(s);
+        return sa_error_set(SA_ERR_UNSUPPORTED, "loudness: libebur128 refused %d Hz", info->native_rate);
+    }
+    /* A mono track plays from both loudspeakers: weigh it as dual mono. */
+    if (s->channels == 1 && ebur128_set_channel(s->meter, 0, EBUR128_DUAL_MONO) != EBUR128_SUCCESS) {
+        loudness_free(s);
+        return sa_error_set(SA_ERR_INTERNAL, "loudness: cannot set the dual mono channel");
+    }
+    *state = s;
+    return SA_OK;
+}
+
+static sa_err loudness_feed(void *state, const sa_audio_block *block) {
+    loudness_state *s = state;
+    if (!block->interleaved || block->channels != s->channels || block->rate != s->rate)
+        return sa_error_set(SA_ERR_INVALID, "loudness: got %d channels at %d Hz, expected %d at %d Hz",
+                            block->channels, block->rate, s->channels, s->rate);
+    if (block->frames == 0)
+        return SA_OK;
+    if (ebur128_add_frames_float(s->meter, block->interleaved, block->frames) != EBUR128_SUCCESS)
+        return sa_error_set(SA_ERR_NOMEM, "loudness: libebur128 could not take %zu frames", block->frames);
+    float peak = s->peak;
+    for (size_t i = 0; i < block->frames * (size_t)s->channels; i++) {
+        float a = fabsf(block->interleaved[i]);
+        peak = a > peak ? a : peak;
+    }
+    s->peak = peak;
+    return SA_OK;
+}
+
+/* value, or floor when it is below floor or not a number (libebur128 gives -inf for silence). */
+static float floored(double value, float floor) {
+    return isfinite(value) && value > floor ? (float)value : floor;
+}
+
+static sa_err loudness_finish(void *state, sa_features *features) {
+    loudness_state *s = state;
+    double integrated = -HUGE_VAL, range = 0.0;
+    if (ebur128_loudness_global(s->meter, &integrated) != EBUR128_SUCCESS ||
+        ebur128_loudness_range(s->meter, &range) != EBUR128_SUCCESS)
+        return sa_error_set(SA_ERR_NOMEM, "loudness: libebur128 could not compute loudness");
+    float lufs = floored(integrated, SA_LOUDNESS_FLOOR_LUFS);
+    float peak_db = floored(20.0 * log10(s->peak), SA_LOUDNESS_FLOOR_PEAK_DB);
+
+    sa_feature_group *g;
+    sa_err err = sa_features_group(features, "loudness", LOUDNESS_VERSION, &g);
+    if (!err)
+        err = sa_features_set_scalar(g, "integrated_lufs", lufs);
+    if (!err)
+        err = sa_features_set_scalar(g, "range_lu", floored(range, 0.0f));
+    if (!err)
+        err = sa_features_set_scalar(g, "sample_peak_dbfs", peak_db);
+    if (!err)
+        err = sa_features_set_scalar(g, "track_gain_db", SA_LOUDNESS_REFERENCE_LUFS - lufs);
+    return err;
+}
+
+static const sa_analyzer loudness_analyzer = {
+    .name = "loudness",
+    .version = LOUDNESS_VERSION,
+    .rate = 0,
+    .start = loudness_start,
+    .feed = loudness_feed,
+    .finish = loudness_finish,
+    .free = loudness_free,
+    .config = NULL,
+};
+
+const sa_analyzer *sa_loudness_analyzer(void) { return &loudness_analyzer; }

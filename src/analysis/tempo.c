@@ -1,0 +1,240 @@
+/* tempo.c: tempo from the autocorrelation of an onset envelope, beats by dynamic programming.
+ *
+ * Tempo: the envelope, less its local mean, is autocorrelated, and a period
+ * T scores the mean autocorrelation at T, 2T, 3T and 4T (a pulse that
+ * recurs bar after bar outweighs a chance coincidence) times a log-normal
+ * prior centred on 120 BPM (the tempo listeners gravitate to). Choosing the
+ * best T this way confuses the metrical levels: any multiple of the beat
+ * scores about as well, so the prior alone decides, and a period of three
+ * eighth notes (common in syncopated music) could win. So the choice is
+ * made in two steps: first the pulse family, where T also needs support
+ * at T/2 (a beat divides in two, three eighths do not), then the octave
+ * within it (T/2, T or 2T) without that term, which would favour the
+ * slower of two octaves.
+ *
+ * Beats (after Ellis 2007): each frame's best score is its onset strength
+ * plus the best score of a predecessor between half and twice the period
+ * away, penalised by the squared log ratio of that distance to the period;
+ * the path is traced back from the best frame of the last period. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "analysis/tempo.h"
+#include "soundalike/descriptors.h"
+
+#define PRIOR_BPM 120.0
+#define PRIOR_OCTAVES 1.0  /* standard deviation of the prior, in octaves */
+#define HARMONICS 4        /* multiples of the period that vote */
+#define BPM_STEP 0.1
+#define MIN_SECONDS 1.5    /* shorter envelopes carry too few periods */
+#define DETREND_SECONDS 0.5
+#define TIGHTNESS 100.0    /* cost of tempo deviation between beats */
+
+/* The envelope less its mean over +-DETREND_SECONDS. */
+static float *detrend(const float *env, size_t n, float fps) {
+    float *d = malloc(n * sizeof *d);
+    double *sum = malloc((n + 1) * sizeof *sum);
+    if (!d || !sum) {
+        free(d);
+        free(sum);
+        return NULL;
+    }
+    sum[0] = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum[i + 1] = sum[i] + env[i];
+    size_t w = (size_t)lround(DETREND_SECONDS * fps);
+    for (size_t i = 0; i < n; i++) {
+        size_t lo = i > w ? i - w : 0, hi = i + w + 1 < n ? i + w + 1 : n;
+        d[i] = env[i] - (float)((sum[hi] - sum[lo]) / (double)(hi - lo));
+    }
+    free(sum);
+    return d;
+}
+
+/* r[lag] for lag 0..maxlag, each the mean product over the overlap. */
+static void autocorrelate(const float *d, size_t n, size_t maxlag, float *r) {
+    for (size_t lag = 0; lag <= maxlag; lag++) {
+        double acc = 0.0;
+        for (size_t i = 0; i + lag < n; i++)
+            acc += (double)d[i] * d[i + lag];
+        r[lag] = (float)(acc / (double)(n - lag));
+    }
+}
+
+/* r at a fractional lag (linear interpolation); lag must be <= maxlag. */
+static double acf_at(const float *r, double lag) {
+    size_t i = (size_t)lag;
+    double f = lag - (double)i;
+    return f > 0.0 ? (1.0 - f) * r[i] + f * r[i + 1] : r[i];
+}
+
+static double prior(double bpm) {
+    double octaves = log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES;
+    return exp(-0.5 * octaves * octaves);
+}
+
+/* Mean autocorrelation at the multiples of lag that fit, plus half_weight
+ * times the autocorrelation at lag / 2, over r[0]. */
+static double comb(const float *r, size_t maxlag, double lag, double half_weight) {
+    double s = 0.0;
+    int k = 1;
+    for (; k <= HARMONICS && k * lag <= (double)maxlag; k++)
+        s += acf_at(r, k * lag);
+    return k > 1 ? (s / (k - 1) + half_weight * acf_at(r, lag / 2)) / r[0] : 0.0;
+}
+
+/* The best-scoring tempo from `from` to `to`, each step BPM further (or,
+ * with step 0, twice as fast); 0 when none scores above 0. */
+static double best_tempo(const float *r, size_t maxlag, float fps, double from, double to, double step,
+                         double half_weight) {
+    double best = 0.0, best_bpm = 0.0;
+    for (double bpm = from; bpm <= to * (1 + 1e-9); bpm = step > 0 ? bpm + step : 2 * bpm) {
+        double lag = 60.0 * fps / bpm;
+        if (bpm < SA_RHYTHM_MIN_BPM * (1 - 1e-9) || bpm > SA_RHYTHM_MAX_BPM * (1 + 1e-9) ||
+            lag > (double)maxlag)
+            continue;
+        double score = prior(bpm) * comb(r, maxlag, lag, half_weight);
+        if (score > best) {
+            best = score;
+            best_bpm = bpm;
+        }
+    }
+    return best_bpm;
+}
+
+sa_err sa_tempo_estimate(const float *env, size_t n, float fps, sa_tempo *out) {
+    out->bpm = 0.0f;
+    out->confidence = 0.0f;
+    if ((double)n < MIN_SECONDS * fps)
+        return SA_OK;
+    size_t maxlag = (size_t)ceil(HARMONICS * 60.0 * fps / SA_RHYTHM_MIN_BPM) + 1;
+    if (maxlag > n / 2)
+        maxlag = n / 2;
+    float *d = detrend(env, n, fps);
+    float *r = malloc((maxlag + 2) * sizeof *r);
+    if (!d || !r) {
+        free(d);
+        free(r);
+        return sa_error_set(SA_ERR_NOMEM, "tempo: autocorrelation of %zu values", n);
+    }
+    autocorrelate(d, n, maxlag, r);
+    r[maxlag + 1] = r[maxlag]; /* acf_at may read one past an integer maxlag */
+    free(d);
+    if (!(r[0] > 0.0f)) { /* a flat envelope: silence or a steady tone */
+        free(r);
+        return SA_OK;
+    }
+    double family = best_tempo(r, maxlag, fps, SA_RHYTHM_MIN_BPM, SA_RHYTHM_MAX_BPM, BPM_STEP, 1.0);
+    double best_bpm = family > 0.0 ? best_tempo(r, maxlag, fps, family / 2, family * 2, 0.0, 0.0) : 0.0;
+    if (best_bpm > 0.0) {
+        out->bpm = (float)best_bpm;
+        double c = acf_at(r, 60.0 * fps / best_bpm) / r[0];
+        out->confidence = (float)(c < 0.0 ? 0.0 : c > 1.0 ? 1.0 : c);
+    }
+    free(r);
+    return SA_OK;
+}
+
+/* The standard deviation of env (0 for a flat envelope). */
+static double deviation(const float *env, size_t n) {
+    double mean = 0.0, var = 0.0;
+    for (size_t i = 0; i < n; i++)
+        mean += env[i];
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        var += (env[i] - mean) * (env[i] - mean);
+    return sqrt(var / (double)n);
+}
+
+/* The envelope over sd, smoothed with a Gaussian of period/32 so that a
+ * beat may land a frame off its onset. */
+static float *local_score(const float *env, size_t n, double sd, double period) {
+    float *s = malloc(n * sizeof *s);
+    if (!s)
+        return NULL;
+    double sigma = period / 32.0;
+    int half = (int)ceil(3.0 * sigma);
+    for (size_t i = 0; i < n; i++) {
+        double acc = 0.0;
+        for (int k = -half; k <= half; k++) {
+            long j = (long)i + k;
+            if (j >= 0 && (size_t)j < n)
+                acc += exp(-0.5 * (k / sigma) * (k / sigma)) * env[j];
+        }
+        s[i] = (float)(acc / sd);
+    }
+    return s;
+}
+
+/* Fills cum[] with each frame's best path score and back[] with its
+ * predecessor (-1: the path starts there); returns the frame the best path
+ * ends on. penalty[k] is the cost of a beat k frames after the last one,
+ * for k in [nearest, farthest]. */
+static size_t dynamic_programme(const float *local, size_t n, const double *penalty, long nearest,
+                                long farthest, double period, float *cum, long *back) {
+    for (size_t i = 0; i < n; i++) {
+        double best = 0.0; /* a path that cannot beat 0 is better restarted here */
+        long arg = -1;
+        for (long k = nearest; k <= farthest && k <= (long)i; k++) {
+            double v = cum[(long)i - k] - penalty[k];
+            if (v > best) {
+                best = v;
+                arg = (long)i - k;
+            }
+        }
+        cum[i] = local[i] + (float)best;
+        back[i] = arg;
+    }
+    size_t end = n - 1;
+    size_t from = n > (size_t)period ? n - (size_t)period : 0;
+    for (size_t i = from; i < n; i++)
+        if (cum[i] > cum[end])
+            end = i;
+    return end;
+}
+
+/* The beat times of the path ending on frame end. */
+static sa_err trace_back(const long *back, size_t end, float fps, float **beats, size_t *count) {
+    size_t m = 0;
+    for (long i = (long)end; i >= 0; i = back[i])
+        m++;
+    float *t = malloc(m * sizeof *t);
+    if (!t)
+        return sa_error_set(SA_ERR_NOMEM, "beats: %zu beats", m);
+    size_t k = m;
+    for (long i = (long)end; i >= 0; i = back[i])
+        t[--k] = (float)i / fps;
+    *beats = t;
+    *count = m;
+    return SA_OK;
+}
+
+sa_err sa_tempo_beats(const float *env, size_t n, float fps, float bpm, float **beats, size_t *count) {
+    *beats = NULL;
+    *count = 0;
+    double sd = n ? deviation(env, n) : 0.0;
+    if (!(sd > 0.0) || !(bpm > 0.0f)) /* no onsets, no beats */
+        return SA_OK;
+    double period = 60.0 * fps / bpm;
+    long nearest = lround(period / 2.0), farthest = lround(2.0 * period);
+    if (nearest < 1)
+        nearest = 1;
+    float *local = local_score(env, n, sd, period);
+    float *cum = malloc(n * sizeof *cum);
+    long *back = malloc(n * sizeof *back);
+    double *penalty = malloc((size_t)(farthest + 1) * sizeof *penalty);
+    sa_err err = local && cum && back && penalty ? SA_OK : sa_error_set(SA_ERR_NOMEM, "beats: %zu frames", n);
+    if (!err) {
+        for (long k = nearest; k <= farthest; k++) {
+            double ratio = log((double)k / period);
+            penalty[k] = TIGHTNESS * ratio * ratio;
+        }
+        size_t end = dynamic_programme(local, n, penalty, nearest, farthest, period, cum, back);
+        err = trace_back(back, end, fps, beats, count);
+    }
+    free(local);
+    free(cum);
+    free(back);
+    free(penalty);
+    return err;
+}

@@ -1,0 +1,145 @@
+/* scan.c: the inner-product kernels of the exact index and their runtime dispatch. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <immintrin.h>
+
+#include "index/scan.h"
+#include "soundalike/log.h"
+
+size_t sa_scan_stride(int dim) {
+    return ((size_t)dim + SA_SCAN_ALIGN - 1) / SA_SCAN_ALIGN * SA_SCAN_ALIGN;
+}
+
+/* Portable C: 16 independent lanes per row, which the compiler can vectorise
+ * without reassociating, and which mirrors the wide kernels' summation. */
+static void dot_portable(const float *q, const float *rows, size_t n, size_t stride, float *scores) {
+    for (size_t i = 0; i < n; i++) {
+        const float *r = rows + i * stride;
+        float acc[SA_SCAN_ALIGN] = {0};
+        for (size_t j = 0; j < stride; j += SA_SCAN_ALIGN)
+            for (int l = 0; l < SA_SCAN_ALIGN; l++)
+                acc[l] += q[j + l] * r[j + l];
+        for (int w = SA_SCAN_ALIGN / 2; w > 0; w /= 2)
+            for (int l = 0; l < w; l++)
+                acc[l] += acc[l + w];
+        scores[i] = acc[0];
+    }
+}
+
+/* Reduces eight 8-lane accumulators (rows a..h) to one vector of eight sums,
+ * with horizontal adds instead of eight separate reductions. */
+__attribute__((target("avx"), always_inline)) static inline __m256
+reduce8x8(__m256 a, __m256 b, __m256 c, __m256 d, __m256 e, __m256 f, __m256 g, __m256 h) {
+    __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    __m256 efgh = _mm256_hadd_ps(_mm256_hadd_ps(e, f), _mm256_hadd_ps(g, h));
+    /* each 128-bit half now holds partial sums of the four rows: add the halves */
+    return _mm256_add_ps(_mm256_permute2f128_ps(abcd, efgh, 0x20), _mm256_permute2f128_ps(abcd, efgh, 0x31));
+}
+
+__attribute__((target("avx2,fma"))) static void dot_avx2(const float *q, const float *rows, size_t n,
+                                                          size_t stride, float *scores) {
+    for (size_t i = 0; i < n; i += SA_SCAN_ROWS) {
+        const float *r = rows + i * stride;
+        __m256 acc[SA_SCAN_ROWS];
+        for (int k = 0; k < SA_SCAN_ROWS; k++) {
+            acc[k] = _mm256_setzero_ps();
+            for (size_t j = 0; j < stride; j += 8)
+                acc[k] = _mm256_fmadd_ps(_mm256_load_ps(q + j), _mm256_load_ps(r + (size_t)k * stride + j), acc[k]);
+        }
+        _mm256_storeu_ps(scores + i,
+                         reduce8x8(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]));
+    }
+}
+
+/* The upper and lower 256 bits of a 512-bit accumulator, added (AVX-512F only,
+ * no DQ needed). */
+__attribute__((target("avx512f"), always_inline)) static inline __m256 fold512(__m512 v) {
+    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    return _mm256_add_ps(_mm512_castps512_ps256(v), hi);
+}
+
+__attribute__((target("avx512f"))) static void dot_avx512(const float *q, const float *rows, size_t n,
+                                                           size_t stride, float *scores) {
+    for (size_t i = 0; i < n; i += SA_SCAN_ROWS) {
+        const float *r = rows + i * stride;
+        __m512 acc[SA_SCAN_ROWS];
+        for (int k = 0; k < SA_SCAN_ROWS; k++) {
+            acc[k] = _mm512_setzero_ps();
+            for (size_t j = 0; j < stride; j += 16)
+                acc[k] = _mm512_fmadd_ps(_mm512_load_ps(q + j), _mm512_load_ps(r + (size_t)k * stride + j), acc[k]);
+        }
+        _mm256_storeu_ps(scores + i, reduce8x8(fold512(acc[0]), fold512(acc[1]), fold512(acc[2]),
+                                               fold512(acc[3]), fold512(acc[4]), fold512(acc[5]),
+                                               fold512(acc[6]), fold512(acc[7])));
+    }
+}
+
+static const char *const path_names[] = {"portable", "avx2", "avx512"};
+
+/* -1 until resolved; every thread resolves to the same value, so a race is harmless. */
+static atomic_int current_path = -1;
+
+static int cpu_has(sa_scan_path path) {
+    __builtin_cpu_init();
+    switch (path) {
+    case SA_SCAN_AVX512: return __builtin_cpu_supports("avx512f");
+    case SA_SCAN_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case SA_SCAN_PORTABLE: return 1;
+    }
+    return 0;
+}
+
+static sa_scan_path best_path(void) {
+    if (cpu_has(SA_SCAN_AVX512))
+        return SA_SCAN_AVX512;
+    return cpu_has(SA_SCAN_AVX2) ? SA_SCAN_AVX2 : SA_SCAN_PORTABLE;
+}
+
+static sa_scan_path resolve_path(void) {
+    const char *want = getenv("SA_INDEX_SIMD");
+    if (!want || !*want)
+        return best_path();
+    for (int p = SA_SCAN_PORTABLE; p <= SA_SCAN_AVX512; p++) {
+        if (strcmp(want, path_names[p]) != 0)
+            continue;
+        if (cpu_has((sa_scan_path)p))
+            return (sa_scan_path)p;
+        sa_log_warn("SA_INDEX_SIMD=%s: this CPU lacks it, using %s", want, path_names[best_path()]);
+        return best_path();
+    }
+    sa_log_warn("SA_INDEX_SIMD=%s: unknown (portable, avx2 or avx512), using %s", want,
+                path_names[best_path()]);
+    return best_path();
+}
+
+sa_scan_path sa_scan_current(void) {
+    int p = atomic_load_explicit(&current_path, memory_order_relaxed);
+    if (p < 0) {
+        p = (int)resolve_path();
+        atomic_store_explicit(&current_path, p, memory_order_relaxed);
+    }
+    return (sa_scan_path)p;
+}
+
+const char *sa_scan_path_name(sa_scan_path path) {
+    return (unsigned)path <= SA_SCAN_AVX512 ? path_names[path] : "unknown";
+}
+
+sa_err sa_scan_force(sa_scan_path path) {
+    if ((unsigned)path > SA_SCAN_AVX512)
+        return sa_error_set(SA_ERR_INVALID, "scan path %d", (int)path);
+    if (!cpu_has(path))
+        return sa_error_set(SA_ERR_UNSUPPORTED, "this CPU cannot run the %s scan", path_names[path]);
+    atomic_store_explicit(&current_path, (int)path, memory_order_relaxed);
+    return SA_OK;
+}
+
+void sa_scan_dot(const float *q, const float *rows, size_t n, size_t stride, float *scores) {
+    switch (sa_scan_current()) {
+    case SA_SCAN_AVX512: dot_avx512(q, rows, n, stride, scores); break;
+    case SA_SCAN_AVX2: dot_avx2(q, rows, n, stride, scores); break;
+    case SA_SCAN_PORTABLE: dot_portable(q, rows, n, stride, scores); break;
+    }
+}

@@ -1,0 +1,39 @@
+/* scan.h: inner products of one query against many rows, with runtime CPU dispatch.
+ *
+ * Rows are stored with a stride that is a multiple of SA_SCAN_ALIGN floats,
+ * 64-byte aligned, their padding zeroed, and the row count handed to a
+ * kernel is a multiple of SA_SCAN_ROWS, so no kernel has a remainder loop.
+ * Every path sums 16 lanes per row and then reduces them, so results agree
+ * to float rounding. The path is chosen once, at first use: the best the
+ * CPU supports, or the one named by the environment variable
+ * SA_INDEX_SIMD=portable|avx2|avx512 (for tests and benchmarks). */
+#ifndef SA_INDEX_SCAN_H
+#define SA_INDEX_SCAN_H
+
+#include <stddef.h>
+
+#include "soundalike/error.h"
+
+enum { SA_SCAN_ALIGN = 16, SA_SCAN_ROWS = 8 };
+
+typedef enum sa_scan_path {
+    SA_SCAN_PORTABLE = 0,
+    SA_SCAN_AVX2 = 1,
+    SA_SCAN_AVX512 = 2,
+} sa_scan_path;
+
+/* The stride (floats per stored row) for vectors of dim floats. */
+size_t sa_scan_stride(int dim);
+
+/* scores[i] = <q, rows + i*stride> for i < n; n is a multiple of
+ * SA_SCAN_ROWS; q and rows are 64-byte aligned and stride floats long. */
+void sa_scan_dot(const float *q, const float *rows, size_t n, size_t stride, float *scores);
+
+/* The path in use (resolving it on first call). */
+sa_scan_path sa_scan_current(void);
+const char *sa_scan_path_name(sa_scan_path path);
+/* Forces a path for the whole process; SA_ERR_UNSUPPORTED when this CPU
+ * lacks it. Not thread-safe against concurrent searches: tests only. */
+sa_err sa_scan_force(sa_scan_path path);
+
+#endif

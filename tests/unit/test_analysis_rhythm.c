@@ -1,0 +1,179 @@
+/* test_analysis_rhythm.c: the rhythm analyzer on click tracks and labelled recordings. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "soundalike/descriptors.h"
+#include "analysis_files.h"
+
+#define RATE 22050
+
+/* Streams n samples of x through an analyzer in uneven blocks. */
+static void run_analyzer(const sa_analyzer *a, const float *x, size_t n, sa_features *f) {
+    sa_stream_info info = {.native_rate = 44100, .channels = 2, .duration_s = (double)n / RATE};
+    void *state = NULL;
+    assert_int_equal(a->start(a->config, &info, &state), SA_OK);
+    for (size_t at = 0; at < n;) {
+        size_t frames = n - at < 3001 ? n - at : 3001;
+        sa_audio_block b = {.mono = x + at, .frames = frames, .channels = 1, .rate = RATE};
+        assert_int_equal(a->feed(state, &b), SA_OK);
+        at += frames;
+    }
+    assert_int_equal(a->finish(state, f), SA_OK);
+    a->free(state);
+}
+
+/* seconds of clicks (2 kHz, 5 ms decay) at bpm, the first at offset seconds. */
+static float *click_track(double bpm, double seconds, double offset, size_t *n) {
+    *n = (size_t)(seconds * RATE);
+    float *x = calloc(*n, sizeof *x);
+    assert_non_null(x);
+    for (double t = offset; t < seconds; t += 60.0 / bpm) {
+        size_t start = (size_t)llround(t * RATE);
+        for (size_t i = 0; i < RATE / 20 && start + i < *n; i++) {
+            double s = (double)i / RATE;
+            x[start + i] += (float)(0.5 * exp(-s / 0.005) * sin(2.0 * M_PI * 2000.0 * s));
+        }
+    }
+    return x;
+}
+
+static float scalar(const sa_features *f, const char *name) {
+    float v = NAN;
+    assert_int_equal(sa_features_scalar(f, "rhythm", name, &v), SA_OK);
+    assert_true(isfinite(v));
+    return v;
+}
+
+static void check_clicks(double bpm) {
+    const double offset = 0.25;
+    size_t n;
+    float *x = click_track(bpm, 30.0, offset, &n);
+    sa_features f = {0};
+    run_analyzer(sa_rhythm_analyzer(), x, n, &f);
+    free(x);
+    assert_float_equal(scalar(&f, "bpm"), bpm, 0.01 * bpm);
+    float confidence = scalar(&f, "confidence");
+    assert_true(confidence > 0.5f && confidence <= 1.0f);
+    /* every beat on a click (within 2 envelope frames), one per click after the first few */
+    const sa_feature *beats = sa_features_get(&f, "rhythm", "beats");
+    assert_non_null(beats);
+    double period = 60.0 / bpm;
+    assert_true(beats->count >= (size_t)(30.0 / period) - 3);
+    for (size_t i = 0; i < beats->count; i++) {
+        double k = round((beats->values[i] - offset) / period);
+        assert_true(fabs(beats->values[i] - (offset + k * period)) < 0.025);
+        if (i > 0)
+            assert_float_equal(beats->values[i] - beats->values[i - 1], period, 0.025);
+    }
+    sa_features_clear(&f);
+}
+
+static void test_clicks_90(void **state) {
+    (void)state;
+    check_clicks(90.0);
+}
+
+static void test_clicks_120(void **state) {
+    (void)state;
+    check_clicks(120.0);
+}
+
+static void test_clicks_140(void **state) {
+    (void)state;
+    check_clicks(140.0);
+}
+
+/* Silence and a fraction of a second: no tempo, no beats, nothing non-finite. */
+static void test_silence_and_short(void **state) {
+    (void)state;
+    size_t n = 10 * RATE;
+    float *x = calloc(n, sizeof *x);
+    assert_non_null(x);
+    sa_features f = {0};
+    run_analyzer(sa_rhythm_analyzer(), x, n, &f);
+    assert_float_equal(scalar(&f, "bpm"), 0.0f, 0.0f);
+    assert_float_equal(scalar(&f, "confidence"), 0.0f, 0.0f);
+    assert_int_equal(sa_features_get(&f, "rhythm", "beats")->count, 0);
+    free(x);
+    x = click_track(120.0, 0.5, 0.1, &n);
+    run_analyzer(sa_rhythm_analyzer(), x, n, &f);
+    assert_float_equal(scalar(&f, "bpm"), 0.0f, 0.0f);
+    free(x);
+    sa_features_clear(&f);
+}
+
+static void test_bad_block(void **state) {
+    (void)state;
+    const sa_analyzer *a = sa_rhythm_analyzer();
+    assert_string_equal(a->name, "rhythm");
+    sa_stream_info info = {.native_rate = 44100, .channels = 1};
+    void *st = NULL;
+    assert_int_equal(a->start(a->config, &info, &st), SA_OK);
+    float buf[16] = {0};
+    sa_audio_block b = {.mono = buf, .frames = 16, .channels = 1, .rate = 44100};
+    assert_int_equal(a->feed(st, &b), SA_ERR_INVALID);
+    a->free(st);
+    a->free(NULL);
+}
+
+/* Human-annotated or reference tempi of real recordings, within 4 % (MIREX Accuracy 1). */
+static void test_labelled_recordings(void **state) {
+    (void)state;
+    static const struct {
+        const char *path;
+        float bpm;
+    } cases[] = {
+        {"corpus/annotated/essentia-audio/recorded/techno_loop.mp3", 125.0f},
+        {"corpus/annotated/essentia-audio/recorded/dubstep.wav", 139.98f},
+        {"corpus/annotated/mirdata/ballroom/B_1.0/audio/Waltz/Media-105901.wav", 84.0f},
+        {"corpus/annotated/mirdata/gtzan_genre/gtzan_genre/genres/country/country.00000.wav", 85.53f},
+        {"corpus/annotated/mirdata/hainsworth/H_1.0/audio/hains001.flac", 100.16f},
+        {"corpus/annotated/librosa-data/audio/admiralbob77_-_Choice_-_Drum-bass.ogg", 136.0f},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sa_features f = {0};
+        if (af_analyse_file(cases[i].path, sa_rhythm_analyzer(), &f)) {
+            float bpm = scalar(&f, "bpm");
+            if (fabsf(bpm - cases[i].bpm) > 0.04f * cases[i].bpm)
+                print_message("%s: %.2f BPM, expected %.2f\n", cases[i].path, bpm, cases[i].bpm);
+            assert_true(fabsf(bpm - cases[i].bpm) <= 0.04f * cases[i].bpm);
+        }
+        sa_features_clear(&f);
+    }
+}
+
+/* madmom's annotated beats of its sample: each found within 70 ms (the usual F-measure window). */
+static void test_annotated_beats(void **state) {
+    (void)state;
+    static const float truth[] = {0.0913f, 0.7997f, 1.4806f, 2.1478f};
+    sa_features f = {0};
+    if (af_analyse_file("corpus/annotated/madmom/tests/data/audio/sample.wav", sa_rhythm_analyzer(), &f)) {
+        const sa_feature *beats = sa_features_get(&f, "rhythm", "beats");
+        assert_non_null(beats);
+        for (size_t i = 0; i < sizeof truth / sizeof truth[0]; i++) {
+            float nearest = INFINITY;
+            for (size_t k = 0; k < beats->count; k++)
+                if (fabsf(beats->values[k] - truth[i]) < fabsf(nearest - truth[i]))
+                    nearest = beats->values[k];
+            assert_true(fabsf(nearest - truth[i]) <= 0.07f);
+        }
+    }
+    sa_features_clear(&f);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clicks_90),           cmocka_unit_test(test_clicks_120),
+        cmocka_unit_test(test_clicks_140),          cmocka_unit_test(test_silence_and_short),
+        cmocka_unit_test(test_bad_block),           cmocka_unit_test(test_labelled_recordings),
+        cmocka_unit_test(test_annotated_beats),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
