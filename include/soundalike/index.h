@@ -32,17 +32,20 @@ sa_err sa_index_new_flat(int dim, sa_index **out);
 
 /* An empty index of the given type for vectors of dim floats:
  *   "flat"   the exact scan (as sa_index_new_flat);
- *   "ivf"    FAISS IVF-Flat with about 4*sqrt(n) lists, where n is
- *            expected_count or, when that is 0, the count given to
- *            sa_index_build; it visits 1/8 of its lists per query;
+ *   "ivf"    FAISS IVF-Flat with about 4*sqrt(n) lists (at most n/39, so
+ *            that each list trains on enough points), where n is
+ *            expected_count or the count given to sa_index_build, when
+ *            larger;
  *   "ivfsq"  the same lists holding 8-bit scalar-quantised vectors;
  *   "ivfpq"  the same lists holding product-quantised vectors, one
  *            sub-quantiser per 4 dimensions (vectors are zero-padded to a
  *            multiple of 4, which leaves inner products unchanged);
- *   "hnsw"   FAISS HNSW, M 32, efConstruction 80, efSearch 64;
+ *   "hnsw"   FAISS HNSW with M 32;
  *   anything else is a FAISS index_factory string ("IVF4096,PQ16",
  *   "HNSW16", "Flat"), at most 63 characters.
- * Every type ranks by inner product. SA_ERR_INVALID, with FAISS's message,
+ * Every type ranks by inner product. Any IVF visits 1/8 of its lists per
+ * query and any HNSW uses efConstruction 80 and efSearch 64, until told
+ * otherwise (sa_index_set_param). SA_ERR_INVALID, with FAISS's message,
  * when FAISS rejects the string. */
 sa_err sa_index_new(const char *type, int dim, size_t expected_count, sa_index **out);
 void sa_index_free(sa_index *idx); /* NULL accepted */
@@ -68,6 +71,7 @@ sa_err sa_index_build(sa_index *idx, const int64_t *ids, const float *vectors, s
  * knows. SA_ERR_INVALID for a name the type lacks or a bad value;
  * SA_ERR_CONFLICT when it is too late (M on a filled index). */
 sa_err sa_index_set_param(sa_index *idx, const char *name, double value);
+
 /* Removes id; SA_ERR_NOT_FOUND when absent. Types that FAISS cannot
  * remove from (HNSW) drop the id from results and keep its vector until
  * the index is rebuilt. */
@@ -103,7 +107,7 @@ void sa_index_set_threads(int n);
 
 /* Writes idx to path atomically (FAISS types through FAISS's own
  * serialiser, inside the same checksummed file); checksum (72 bytes, may be
- * NULL) gets the file's hex checksum. */
+ * NULL) gets the file's checksum: 16 lowercase hex digits. */
 sa_err sa_index_save(const sa_index *idx, const char *path, char checksum[72]);
 /* Reads an index written by sa_index_save, verifying its checksum; the
  * file's hex checksum goes to checksum when not NULL. SA_ERR_FORMAT on a

@@ -3,10 +3,10 @@
  * Rows are stored with a stride that is a multiple of SA_SCAN_ALIGN floats,
  * 64-byte aligned, their padding zeroed, and the row count handed to a
  * kernel is a multiple of SA_SCAN_ROWS, so no kernel has a remainder loop.
- * Every path sums 16 lanes per row and then reduces them, so results agree
- * to float rounding. The path is chosen once, at first use: the best the
- * CPU supports, or the one named by the environment variable
- * SA_INDEX_SIMD=portable|avx2|avx512 (for tests and benchmarks). */
+ * Every path sums each row in independent lanes and then reduces them, so
+ * the paths agree to float rounding. The path is chosen once, at first
+ * use: the best the CPU supports, or the one named by the environment
+ * variable SA_INDEX_SIMD=portable|avx2|avx512 (for tests and benchmarks). */
 #ifndef SA_INDEX_SCAN_H
 #define SA_INDEX_SCAN_H
 
