@@ -1,5 +1,6 @@
 /* error.c: error codes and the per-thread detail message. */
 #include <stdio.h>
+#include <string.h>
 
 #include "soundalike/error.h"
 
@@ -26,7 +27,10 @@ const char *sa_strerror(sa_err err) {
 }
 
 sa_err sa_error_setv(sa_err err, const char *fmt, va_list ap) {
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    /* formatted aside first: callers often wrap the current detail ("%s: %s", what, sa_error_detail()) */
+    char text[sizeof detail];
+    vsnprintf(text, sizeof text, fmt, ap);
+    memcpy(detail, text, sizeof detail);
     return err;
 }
 

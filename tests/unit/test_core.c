@@ -16,6 +16,9 @@ static void test_error_detail(void **state) {
     assert_int_equal(sa_error_set(SA_ERR_IO, "cannot read %s", "x.mp3"), SA_ERR_IO);
     assert_string_equal(sa_error_detail(), "cannot read x.mp3");
     assert_string_equal(sa_strerror(SA_ERR_NOT_FOUND), "not found");
+    /* wrapping the current detail in a new one */
+    sa_error_set(SA_ERR_FORMAT, "%s: %s", "decoding", sa_error_detail());
+    assert_string_equal(sa_error_detail(), "decoding: cannot read x.mp3");
     sa_error_clear();
     assert_string_equal(sa_error_detail(), "");
 }
