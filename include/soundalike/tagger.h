@@ -31,7 +31,12 @@ enum {
     SA_MUSICNN_TAGS = 50,
     SA_MUSICNN_EMBEDDING = 200,
     SA_MUSICNN_WHOLE_TRACK = 0,     /* patch setting: tag every patch */
-    SA_MUSICNN_DEFAULT_PATCHES = 8, /* patch setting by default */
+    /* Patches tagged by default. On 113 full-length tracks (5.8 min on
+     * average, 116 patches), against the mean over every patch, 12 patches
+     * give tag vectors at cosine 0.9973 on average (worst 0.981) and 96% of
+     * the top 5 tags, for a tenth of the work; 8 patches: 0.9948 (worst
+     * 0.930), 16: 0.9983 (worst 0.982). */
+    SA_MUSICNN_DEFAULT_PATCHES = 12,
 };
 
 typedef struct sa_musicnn sa_musicnn;

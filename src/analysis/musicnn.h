@@ -15,6 +15,7 @@ enum {
     MC_POOLED = 1506,  /* (max, mean) over time of the 753 = 561 + 3 x 64 features */
     MC_PAD = 3,        /* zero frames around a patch for the 7-frame convolutions */
     MC_PADDED = SA_MUSICNN_PATCH_FRAMES + 2 * MC_PAD,
+    MC_BATCH = 4,      /* patches per network run; the mid- and back-end products span the batch */
 };
 
 /* One tensor of the weights file: TF variable name and shape. */
@@ -63,7 +64,6 @@ typedef struct mc_work mc_work;
 
 sa_err mc_work_new(size_t batch, mc_work **out);
 void mc_work_free(mc_work *w);
-size_t mc_work_batch(const mc_work *w);
 
 /* Runs n <= batch patches, logmel[n][187][96]; tags[n][50] and
  * embedding[n][200] may be NULL. */

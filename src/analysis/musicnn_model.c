@@ -52,10 +52,14 @@ typedef struct reader {
     const char *path;
 } reader;
 
+static uint32_t le32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static sa_err read_u32(reader *r, uint32_t *v, const char *what) {
     if (r->end - r->p < 4)
         return sa_error_set(SA_ERR_FORMAT, "%s: truncated: the file ends in %s", r->path, what);
-    *v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 | (uint32_t)r->p[3] << 24;
+    *v = le32(r->p);
     r->p += 4;
     return SA_OK;
 }
@@ -120,12 +124,12 @@ static sa_err read_tensor(reader *r, int i, float *data) {
     if ((size_t)(r->end - r->p) / 4 < n)
         return sa_error_set(SA_ERR_FORMAT, "%s: truncated: the file ends in the data of tensor %s", r->path,
                             s->name);
+    const int variance = strstr(s->name, "/moving_variance") != NULL;
     for (size_t k = 0; k < n; k++, r->p += 4) {
-        uint32_t bits = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
-                        (uint32_t)r->p[3] << 24;
+        uint32_t bits = le32(r->p);
         memcpy(&data[k], &bits, sizeof bits);
-        if (!isfinite(data[k]))
-            return sa_error_set(SA_ERR_FORMAT, "%s: tensor %s holds a non-finite value at %zu", r->path, s->name,
+        if (!isfinite(data[k]) || (variance && data[k] < 0.0f))
+            return sa_error_set(SA_ERR_FORMAT, "%s: tensor %s holds %g at %zu", r->path, s->name, (double)data[k],
                                 k);
     }
     return SA_OK;
@@ -362,14 +366,13 @@ sa_err sa_musicnn_set_patches(sa_musicnn *m, int patches) {
 int sa_musicnn_patches(const sa_musicnn *m) { return m->patches; }
 
 sa_err sa_musicnn_run_patches(const sa_musicnn *m, const float *logmel, size_t n, float *tags, float *embedding) {
-    enum { BATCH = 4 };
     mc_work *w;
-    sa_err err = mc_work_new(BATCH, &w);
+    sa_err err = mc_work_new(MC_BATCH, &w);
     if (err)
         return err;
     const size_t patch = (size_t)SA_MUSICNN_PATCH_FRAMES * SA_MUSICNN_MELS;
-    for (size_t i = 0; i < n; i += BATCH) {
-        size_t k = n - i < BATCH ? n - i : BATCH;
+    for (size_t i = 0; i < n; i += MC_BATCH) {
+        size_t k = n - i < MC_BATCH ? n - i : MC_BATCH;
         mc_network_run(m, w, logmel + i * patch, k, tags ? tags + i * SA_MUSICNN_TAGS : NULL,
                        embedding ? embedding + i * SA_MUSICNN_EMBEDDING : NULL);
     }

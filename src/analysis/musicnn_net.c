@@ -34,13 +34,12 @@ enum {
     MELS = SA_MUSICNN_MELS,
     TEMPORAL_BEFORE = 63,              /* 'SAME' padding before the longest temporal kernel (128) */
     TEMPORAL_ROW = T + 127,            /* a padded mel band, time along the row */
-    CHUNK_ROWS = 512,                  /* im2col rows per product */
+    CHUNK_ROWS = 256,                  /* im2col rows per product */
     MAX_TAPS = 7 * 67,                 /* longest im2col row (the 7 x 67 timbral kernel) */
     MAX_FILTERS = 204,
 };
 
 struct mc_work {
-    size_t batch;
     float *timbral_in;  /* [batch][193][96] normalised input, 3 zero frames each side */
     float *temporal_in; /* [batch][96][314] the same, transposed, 'SAME'-padded for 128 taps */
     float *cols;        /* im2col chunk, [rows][taps] */
@@ -59,7 +58,6 @@ sa_err mc_work_new(size_t batch, mc_work **out) {
     if (!w)
         return sa_error_set(SA_ERR_NOMEM, "tagger workspace");
     const size_t rows = CHUNK_ROWS > MELS ? CHUNK_ROWS : MELS;
-    w->batch = batch;
     /* calloc: the padding frames are written once here and never again */
     w->timbral_in = calloc(batch * MC_PADDED * MELS, sizeof(float));
     w->temporal_in = calloc(batch * MELS * TEMPORAL_ROW, sizeof(float));
@@ -99,8 +97,6 @@ void mc_work_free(mc_work *w) {
     free(w->logits);
     free(w);
 }
-
-size_t mc_work_batch(const mc_work *w) { return w->batch; }
 
 /* The input batch norm, written into both padded layouts. */
 static void normalise_input(const sa_musicnn *m, mc_work *w, const float *logmel, size_t n) {

@@ -35,7 +35,6 @@ enum {
     PATCH = T * MELS,
     TAGS = SA_MUSICNN_TAGS,
     EMB = SA_MUSICNN_EMBEDDING,
-    BATCH = 4,           /* patches per network run */
     FEED_SAMPLES = 8192, /* samples given to the mel stage at once */
     ANALYZER_VERSION = 1,
 };
@@ -60,11 +59,11 @@ typedef struct mc_track {
     double stride;   /* patches between slots: max(1, P / K) */
     int64_t slot, slot_step;
     /* selected patches waiting for the network */
-    float *batch;    /* [BATCH][187][96] */
-    int64_t batch_slot[BATCH];
+    float *batch;    /* [MC_BATCH][187][96] */
+    int64_t batch_slot[MC_BATCH];
     size_t batch_n;
     mc_work *work;
-    float tags_out[BATCH * TAGS], emb_out[BATCH * EMB];
+    float tags_out[MC_BATCH * TAGS], emb_out[MC_BATCH * EMB];
     /* results: a list in spread mode, sums for the whole track */
     patch_result *kept;
     size_t n_kept;
@@ -105,14 +104,14 @@ static sa_err track_new(const sa_musicnn *m, double duration_s, mc_track **out) 
     sa_melspec_config cfg = SA_MELSPEC_MUSICNN;
     sa_err err = sa_melspec_new(&cfg, &s->mel);
     if (!err)
-        err = mc_work_new(BATCH, &s->work);
+        err = mc_work_new(MC_BATCH, &s->work);
     if (!err) {
         s->frames_cap = sa_melspec_max_frames(s->mel, FEED_SAMPLES);
         s->frames = malloc(s->frames_cap * MELS * sizeof(float));
         s->cur = malloc(PATCH * sizeof(float));
         s->last = malloc(PATCH * sizeof(float));
-        s->batch = malloc(BATCH * PATCH * sizeof(float));
-        s->kept = s->want > 0 ? malloc((2 * (size_t)s->want + BATCH) * sizeof *s->kept) : NULL;
+        s->batch = malloc(MC_BATCH * PATCH * sizeof(float));
+        s->kept = s->want > 0 ? malloc((2 * (size_t)s->want + MC_BATCH) * sizeof *s->kept) : NULL;
         if (!s->frames || !s->cur || !s->last || !s->batch || (s->want > 0 && !s->kept))
             err = sa_error_set(SA_ERR_NOMEM, "tagger state");
     }
@@ -165,7 +164,7 @@ static void run_batch(mc_track *s) {
 static void queue_patch(mc_track *s, const float *patch, int64_t slot) {
     memcpy(s->batch + s->batch_n * PATCH, patch, PATCH * sizeof(float));
     s->batch_slot[s->batch_n++] = slot;
-    if (s->batch_n == BATCH)
+    if (s->batch_n == MC_BATCH)
         run_batch(s);
 }
 

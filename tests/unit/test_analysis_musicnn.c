@@ -424,6 +424,33 @@ static void test_broken_weights(void **state) {
         expect_load_error(dst, dst, edits[i].code, edits[i].words);
     }
 
+    /* values no trained network has: not a number, a negative variance */
+    const struct {
+        const char *tensor;
+        float value;
+        const char *words;
+    } values[] = {
+        {"batch_normalization/beta", NAN, "batch_normalization/beta holds nan"},
+        {"batch_normalization/moving_variance", -1.0f, "batch_normalization/moving_variance holds -1"},
+    };
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        static unsigned char bytes[3170817];
+        assert_int_equal(tu_copy_file(src, dst, 0), 0);
+        f = fopen(dst, "r+b");
+        assert_int_equal(fread(bytes, 1, sizeof bytes, f), sizeof bytes);
+        /* the first value of a one-dimensional tensor: after its name, ndim and one dim */
+        const unsigned char *name = memmem(bytes, sizeof bytes, values[i].tensor, strlen(values[i].tensor));
+        assert_non_null(name);
+        uint32_t bits;
+        memcpy(&bits, &values[i].value, sizeof bits);
+        const unsigned char le[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
+                                     (unsigned char)(bits >> 24)};
+        fseek(f, (long)(name - bytes) + (long)strlen(values[i].tensor) + 8, SEEK_SET);
+        fwrite(le, 1, 4, f);
+        fclose(f);
+        expect_load_error(dst, dst, SA_ERR_FORMAT, values[i].words);
+    }
+
     /* the tag names must be there, 50 of them */
     assert_int_equal(tu_copy_file(src, dst, 0), 0);
     assert_int_equal(tu_copy_file(tags_src, tags_dst, 100), 0);
