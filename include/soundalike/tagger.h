@@ -87,4 +87,9 @@ sa_err sa_musicnn_run_audio(const sa_musicnn *m, const float *pcm, size_t n, flo
  * distributed .weights files. */
 sa_err sa_musicnn_import_h5(const char *h5_path, const char *weights_path);
 
+/* Writes the tag names of model_name ("msd-musicnn" or "mtt-musicnn"), one
+ * per line in output order, to tags_path (atomically): the file that
+ * sa_musicnn_load expects beside <model_name>.weights. */
+sa_err sa_musicnn_write_tags(const char *model_name, const char *tags_path);
+
 #endif

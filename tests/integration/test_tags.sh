@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# test_tags.sh: `soundalike tags` against the reference tagger outputs, and
+# `soundalike model import` from the public Keras files.
+. "$(dirname "$0")/lib.sh"
+M=$SHARED/models/musicnn
+CLIP=$M/examples/TRWJAZW128F42760DD_test.mp3
+
+# top-5 in the reference order, for both models
+for model in msd mtt; do
+  sa tags --json --top 5 --model $model-musicnn "$CLIP"; expect_rc 0 "tags with the $model model"
+  json_check "$model top-5 tags in the reference order" "[t['tag'] for t in j['tags']] == [t[0] for t in json.load(open('$M/reference-TRWJAZW128F42760DD_test.json'))['models']['${model^^}_musicnn']['top10'][:5]]"
+done
+sa tags --json --whole-track --top 50 "$CLIP"; expect_rc 0 "tags --whole-track"
+json_check "whole-track tags are close to the reference track mean" "max(abs(t['score'] - json.load(open('$M/reference-TRWJAZW128F42760DD_test.json'))['models']['MSD_musicnn']['track_mean'][json.load(open('$M/reference-TRWJAZW128F42760DD_test.json'))['models']['MSD_musicnn']['tags'].index(t['tag'])]) for t in j['tags']) < 1e-2"
+
+# stored tags of a library track
+mkdir -p "$WORK/lib" && cp "$CLIP" "$WORK/lib/"
+sa scan "$WORK/lib"; expect_rc 0 "scan"
+sa analyze; expect_rc 0 "analyze"
+sa tags --json "$WORK/lib/TRWJAZW128F42760DD_test.mp3"; expect_rc 0 "tags of a library track"
+json_check "a library track's tags are the stored ones" "j['source'] == 'stored' and j['tags'][0]['tag'] == 'blues'"
+
+sa tags --top 0 "$CLIP"; expect_rc 2 "--top 0 is a usage error"
+sa tags "$WORK/nope.mp3"; expect_rc 1 "tags of a missing file is an error"
+
+# the importer writes files identical to the distributed ones, and they load
+sa model import --output "$WORK/models/msd-musicnn.weights" "$M/upstream/MSD_musicnn.h5"
+expect_rc 1 "import into a missing folder fails clearly"
+mkdir -p "$WORK/models"
+for model in msd mtt; do
+  sa model import --output "$WORK/models/$model-musicnn.weights" "$M/upstream/${model^^}_musicnn.h5"
+  expect_rc 0 "model import $model"
+  check "imported $model weights are byte-identical" cmp -s "$WORK/models/$model-musicnn.weights" "$M/$model-musicnn.weights"
+  check "imported $model tag names are identical" cmp -s "$WORK/models/$model-musicnn.tags.txt" "$M/$model-musicnn.tags.txt"
+done
+sa tags --model-dir "$WORK/models" --json --top 1 "$CLIP"; expect_rc 0 "tags with the imported model"
+json_check "the imported model tags like the shipped one" "j['tags'][0]['tag'] == 'blues'"
+head -c 100000 "$M/msd-musicnn.weights" > "$WORK/models/msd-musicnn.weights"
+sa tags --model-dir "$WORK/models" "$CLIP"; expect_rc 1 "a truncated model is an error"
+check "the error names the file" grep -q "msd-musicnn.weights" <<< "$ERR"
+echo "not hdf5" > "$WORK/bad.h5"
+sa model import --model msd-musicnn --output "$WORK/models/x.weights" "$WORK/bad.h5"; expect_rc 1 "importing a non-HDF5 file fails"
+finish
