@@ -43,6 +43,13 @@ typedef struct cli_command {
 int cli_parse(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, const struct option *own,
               const char *own_short, cli_option_fn fn, void *cmd_state, int *first);
 
+/* cli_parse, then checks that there are min to max operands (max < 0: no
+ * limit) and, when s is not NULL, opens the store. Returns 1 to go on, or 0
+ * with *exit_code set (CLI_OK after --help, else the error's code). */
+int cli_begin(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, const struct option *own,
+              const char *own_short, cli_option_fn fn, void *cmd_state, int min, int max, int *first,
+              sa_store **s, int *exit_code);
+
 /* Prints "soundalike CMD: message: detail" for err and returns CLI_ERROR. */
 int cli_fail(const cli_ctx *ctx, sa_err err, const char *what);
 /* Prints a usage error and returns CLI_USAGE. */

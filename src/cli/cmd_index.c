@@ -93,12 +93,9 @@ static int run_index(cli_ctx *ctx, int argc, char **argv) {
     static const struct option own[] = {
         {"type", required_argument, NULL, OPT_TYPE}, {"force", no_argument, NULL, OPT_FORCE}, {0, 0, 0, 0}};
     index_opts o = {0};
-    int first;
-    int rc = cli_parse(ctx, &cli_cmd_index, argc, argv, own, "", index_option, &o, &first);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (first + 1 != argc)
-        return cli_usage(ctx, "give one action: build, stats or verify");
+    int first, rc;
+    if (!cli_begin(ctx, &cli_cmd_index, argc, argv, own, "", index_option, &o, 1, 1, &first, NULL, &rc))
+        return rc;
     const char *action = argv[first];
     if (strcmp(action, "build") != 0 && strcmp(action, "stats") != 0 && strcmp(action, "verify") != 0)
         return cli_usage(ctx, "unknown action '%s'", action);

@@ -86,19 +86,13 @@ static void print_track(const sa_track *t, const sa_features *f) {
 }
 
 static int run_show(cli_ctx *ctx, int argc, char **argv) {
-    int first;
-    int rc = cli_parse(ctx, &cli_cmd_show, argc, argv, NULL, NULL, NULL, NULL, &first);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (first + 1 != argc)
-        return cli_usage(ctx, "give exactly one track (a path or an id)");
+    int first, rc;
     sa_store *s;
-    sa_err err = cli_open_store(ctx, &s);
-    if (err)
-        return cli_fail(ctx, err, "cannot open the library");
+    if (!cli_begin(ctx, &cli_cmd_show, argc, argv, NULL, NULL, NULL, NULL, 1, 1, &first, &s, &rc))
+        return rc;
     sa_track t = {0};
     sa_features f = {0};
-    err = cli_find_track(s, argv[first], &t);
+    sa_err err = cli_find_track(s, argv[first], &t);
     if (!err)
         err = sa_store_features_get(s, t.id, &f);
     if (!err && ctx->json) {
@@ -159,16 +153,10 @@ static int list_failures(const cli_ctx *ctx, sa_store *s) {
 static int run_stats(cli_ctx *ctx, int argc, char **argv) {
     static const struct option own[] = {{"failed", no_argument, NULL, 'F'}, {0, 0, 0, 0}};
     stats_opts o = {0};
-    int first;
-    int rc = cli_parse(ctx, &cli_cmd_stats, argc, argv, own, "", stats_option, &o, &first);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (first < argc)
-        return cli_usage(ctx, "unexpected argument '%s'", argv[first]);
+    int first, rc;
     sa_store *s;
-    sa_err err = cli_open_store(ctx, &s);
-    if (err)
-        return cli_fail(ctx, err, "cannot open the library");
+    if (!cli_begin(ctx, &cli_cmd_stats, argc, argv, own, "", stats_option, &o, 0, 0, &first, &s, &rc))
+        return rc;
     if (o.failed) {
         rc = list_failures(ctx, s);
         sa_store_close(s);
@@ -176,7 +164,7 @@ static int run_stats(cli_ctx *ctx, int argc, char **argv) {
     }
     sa_store_counts c;
     sa_index_meta meta = {0};
-    err = sa_store_count_tracks(s, &c);
+    sa_err err = sa_store_count_tracks(s, &c);
     sa_err merr = err ? err : sa_store_index_meta_get(s, "music_library", &meta);
     int has_index = merr == SA_OK;
     if (merr && merr != SA_ERR_NOT_FOUND)
@@ -241,18 +229,12 @@ static int list_track(const sa_track *t, void *ctx) {
 static int run_list(cli_ctx *ctx, int argc, char **argv) {
     static const struct option own[] = {{"status", required_argument, NULL, 'S'}, {0, 0, 0, 0}};
     list_opts o = {-1};
-    int first;
-    int rc = cli_parse(ctx, &cli_cmd_list, argc, argv, own, "", list_option, &o, &first);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (first < argc)
-        return cli_usage(ctx, "unexpected argument '%s'", argv[first]);
+    int first, rc;
     sa_store *s;
-    sa_err err = cli_open_store(ctx, &s);
-    if (err)
-        return cli_fail(ctx, err, "cannot open the library");
+    if (!cli_begin(ctx, &cli_cmd_list, argc, argv, own, "", list_option, &o, 0, 0, &first, &s, &rc))
+        return rc;
     json_t *arr = ctx->json ? json_array() : NULL;
-    err = sa_store_tracks_each(s, o.status, list_track, arr);
+    sa_err err = sa_store_tracks_each(s, o.status, list_track, arr);
     sa_store_close(s);
     if (err) {
         json_decref(arr);

@@ -8,18 +8,12 @@
 #include "soundalike/library.h"
 
 static int run_scan(cli_ctx *ctx, int argc, char **argv) {
-    int first;
-    int rc = cli_parse(ctx, &cli_cmd_scan, argc, argv, NULL, NULL, NULL, NULL, &first);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (first >= argc)
-        return cli_usage(ctx, "which folder? give one or more");
+    int first, rc;
     sa_store *s;
-    sa_err err = cli_open_store(ctx, &s);
-    if (err)
-        return cli_fail(ctx, err, "cannot open the library");
+    if (!cli_begin(ctx, &cli_cmd_scan, argc, argv, NULL, NULL, NULL, NULL, 1, -1, &first, &s, &rc))
+        return rc;
     sa_scan_report r;
-    err = sa_library_scan(s, (const char *const *)&argv[first], (size_t)(argc - first), &r);
+    sa_err err = sa_library_scan(s, (const char *const *)&argv[first], (size_t)(argc - first), &r);
     sa_store_close(s);
     if (err)
         return cli_fail(ctx, err, "scan failed");
@@ -98,18 +92,12 @@ static int report_analysis(const cli_ctx *ctx, const sa_analysis_progress *p) {
 static int run_analyze(cli_ctx *ctx, int argc, char **argv) {
     static const struct option own[] = {{"jobs", required_argument, NULL, 'J'}, {0, 0, 0, 0}};
     analyze_opts o = {0};
-    int first;
-    int rc = cli_parse(ctx, &cli_cmd_analyze, argc, argv, own, "J:", analyze_option, &o, &first);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (first < argc)
-        return cli_usage(ctx, "unexpected argument '%s'", argv[first]);
+    int first, rc;
     sa_store *s;
-    sa_err err = cli_open_store(ctx, &s);
-    if (err)
-        return cli_fail(ctx, err, "cannot open the library");
+    if (!cli_begin(ctx, &cli_cmd_analyze, argc, argv, own, "J:", analyze_option, &o, 0, 0, &first, &s, &rc))
+        return rc;
     sa_analyzer_set *set;
-    err = cli_load_analyzers(ctx, &set);
+    sa_err err = cli_load_analyzers(ctx, &set);
     if (err) {
         sa_store_close(s);
         return cli_fail(ctx, err, "cannot load the analyzers");

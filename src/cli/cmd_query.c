@@ -99,77 +99,56 @@ static void print_items(const sa_playlist *p) {
         printf("%3zu. %6.3f  %s\n", i + 1, (double)p->items[i].similarity, p->items[i].path);
 }
 
-static int parse_query(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, query_opts *o, int *first) {
-    static const struct option own[] = {{"count", required_argument, NULL, 'n'}, {0, 0, 0, 0}};
-    int rc = cli_parse(ctx, cmd, argc, argv, own, "n:", query_option, o, first);
-    if (rc)
-        return rc;
-    if (*first >= argc)
-        return cli_usage(ctx, "which track? give a path or a track id");
-    if (*first + 1 < argc)
-        return cli_usage(ctx, "one track at a time ('%s' is extra)", argv[*first + 1]);
+static int print_similar(const cli_ctx *ctx, const query *q, const sa_playlist *p, long requested) {
+    (void)requested;
+    if (ctx->json)
+        return cli_print_json(json_pack("{ss ss sI so}", "query_file", q->path, "query_name", base_name(q->path),
+                                        "total_results", (json_int_t)p->count, "similar_tracks", items_json(p)));
+    printf("similar to %s:\n", q->path);
+    print_items(p);
     return CLI_OK;
 }
 
-static int run_similar(cli_ctx *ctx, int argc, char **argv) {
-    query_opts o = {.n = 5};
-    int first;
-    int rc = parse_query(ctx, &cli_cmd_similar, argc, argv, &o, &first);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
+static int print_playlist(const cli_ctx *ctx, const query *q, const sa_playlist *p, long requested) {
+    sa_playlist_stats st;
+    sa_playlist_summarise(p, &st);
+    if (ctx->json)
+        return cli_print_json(json_pack(
+            "{ss ss sI sI so s{sf sf sf sf}}", "seed_track", q->path, "seed_name", base_name(q->path),
+            "playlist_length", (json_int_t)p->count, "requested_length", (json_int_t)requested, "playlist",
+            items_json(p), "statistics", "average_similarity", (double)st.average, "min_similarity",
+            (double)st.min, "max_similarity", (double)st.max, "similarity_range", (double)st.range));
+    printf("playlist from %s (%zu tracks, similarity %.3f to %.3f, average %.3f):\n", q->path, p->count,
+           (double)st.min, (double)st.max, (double)st.average);
+    printf("  0.  seed   %s\n", q->path);
+    print_items(p);
+    return CLI_OK;
+}
+
+/* similar and playlist: the same query, printed in the guide's two shapes. */
+static int run_query_command(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, long default_n,
+                             int (*print)(const cli_ctx *, const query *, const sa_playlist *, long)) {
+    static const struct option own[] = {{"count", required_argument, NULL, 'n'}, {0, 0, 0, 0}};
+    query_opts o = {.n = default_n};
+    int first, rc;
     sa_store *s;
-    sa_err err = cli_open_store(ctx, &s);
-    if (err)
-        return cli_fail(ctx, err, "cannot open the library");
+    if (!cli_begin(ctx, cmd, argc, argv, own, "n:", query_option, &o, 1, 1, &first, &s, &rc))
+        return rc;
     query q = {{0}, 0};
     sa_playlist p = {0};
-    err = run_query(ctx, s, argv[first], (size_t)o.n, &q, &p);
+    sa_err err = run_query(ctx, s, argv[first], (size_t)o.n, &q, &p);
     sa_store_close(s);
-    if (err)
-        return cli_fail(ctx, err, argv[first]);
-    if (ctx->json) {
-        rc = cli_print_json(json_pack("{ss ss sI so}", "query_file", q.path, "query_name", base_name(q.path),
-                                      "total_results", (json_int_t)p.count, "similar_tracks", items_json(&p)));
-    } else {
-        printf("similar to %s:\n", q.path);
-        print_items(&p);
-    }
+    rc = err ? cli_fail(ctx, err, argv[first]) : print(ctx, &q, &p, o.n);
     sa_playlist_clear(&p);
     return rc;
 }
 
+static int run_similar(cli_ctx *ctx, int argc, char **argv) {
+    return run_query_command(ctx, &cli_cmd_similar, argc, argv, 5, print_similar);
+}
+
 static int run_playlist(cli_ctx *ctx, int argc, char **argv) {
-    query_opts o = {.n = 10};
-    int first;
-    int rc = parse_query(ctx, &cli_cmd_playlist, argc, argv, &o, &first);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    sa_store *s;
-    sa_err err = cli_open_store(ctx, &s);
-    if (err)
-        return cli_fail(ctx, err, "cannot open the library");
-    query q = {{0}, 0};
-    sa_playlist p = {0};
-    err = run_query(ctx, s, argv[first], (size_t)o.n, &q, &p);
-    sa_store_close(s);
-    if (err)
-        return cli_fail(ctx, err, argv[first]);
-    sa_playlist_stats st;
-    sa_playlist_summarise(&p, &st);
-    if (ctx->json) {
-        rc = cli_print_json(json_pack(
-            "{ss ss sI sI so s{sf sf sf sf}}", "seed_track", q.path, "seed_name", base_name(q.path),
-            "playlist_length", (json_int_t)p.count, "requested_length", (json_int_t)o.n, "playlist",
-            items_json(&p), "statistics", "average_similarity", (double)st.average, "min_similarity",
-            (double)st.min, "max_similarity", (double)st.max, "similarity_range", (double)st.range));
-    } else {
-        printf("playlist from %s (%zu tracks, similarity %.3f to %.3f, average %.3f):\n", q.path, p.count,
-               (double)st.min, (double)st.max, (double)st.average);
-        printf("  0.  seed   %s\n", q.path);
-        print_items(&p);
-    }
-    sa_playlist_clear(&p);
-    return rc;
+    return run_query_command(ctx, &cli_cmd_playlist, argc, argv, 10, print_playlist);
 }
 
 const cli_command cli_cmd_similar = {

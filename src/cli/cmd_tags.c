@@ -124,12 +124,9 @@ static int run_tags(cli_ctx *ctx, int argc, char **argv) {
                                         {"model", required_argument, NULL, OPT_MODEL},
                                         {0, 0, 0, 0}};
     tags_opts o = {.top = 10};
-    int first;
-    int rc = cli_parse(ctx, &cli_cmd_tags, argc, argv, own, "", tags_option, &o, &first);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (first + 1 != argc)
-        return cli_usage(ctx, "give exactly one track (a path or an id)");
+    int first, rc;
+    if (!cli_begin(ctx, &cli_cmd_tags, argc, argv, own, "", tags_option, &o, 1, 1, &first, NULL, &rc))
+        return rc;
     sa_musicnn *m = NULL;
     sa_err err = load_model(ctx, o.model, &m);
     if (err)
@@ -206,11 +203,10 @@ static int run_model(cli_ctx *ctx, int argc, char **argv) {
     static const struct option own[] = {
         {"output", required_argument, NULL, OPT_OUTPUT}, {"model", required_argument, NULL, OPT_MODEL}, {0, 0, 0, 0}};
     model_opts o = {0};
-    int first;
-    int rc = cli_parse(ctx, &cli_cmd_model, argc, argv, own, "", model_option, &o, &first);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (first + 2 != argc || strcmp(argv[first], "import") != 0)
+    int first, rc;
+    if (!cli_begin(ctx, &cli_cmd_model, argc, argv, own, "", model_option, &o, 2, 2, &first, NULL, &rc))
+        return rc;
+    if (strcmp(argv[first], "import") != 0)
         return cli_usage(ctx, "usage: model import FILE.h5");
     const char *h5 = argv[first + 1];
     const char *model = o.model ? o.model : model_from_name(h5);

@@ -87,6 +87,24 @@ int cli_parse(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, const
     return CLI_OK;
 }
 
+int cli_begin(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, const struct option *own,
+              const char *own_short, cli_option_fn fn, void *cmd_state, int min, int max, int *first,
+              sa_store **s, int *exit_code) {
+    int rc = cli_parse(ctx, cmd, argc, argv, own, own_short, fn, cmd_state, first);
+    int operands = argc - *first;
+    if (rc == CLI_OK && operands < min)
+        rc = cli_usage(ctx, "%s expected", cmd->args);
+    else if (rc == CLI_OK && max >= 0 && operands > max)
+        rc = cli_usage(ctx, "unexpected argument '%s'", argv[*first + max]);
+    if (rc == CLI_OK && s) {
+        sa_err err = cli_open_store(ctx, s);
+        if (err)
+            rc = cli_fail(ctx, err, "cannot open the library");
+    }
+    *exit_code = rc < 0 ? CLI_OK : rc;
+    return rc == CLI_OK;
+}
+
 int cli_fail(const cli_ctx *ctx, sa_err err, const char *what) {
     const char *detail = sa_error_detail();
     fprintf(stderr, "%s %s: %s: %s\n", ctx->prog, ctx->command, what, *detail ? detail : sa_strerror(err));

@@ -6,7 +6,8 @@
 
 static const cli_command *const commands[] = {&cli_cmd_scan, &cli_cmd_analyze, &cli_cmd_similar,
                                               &cli_cmd_playlist, &cli_cmd_show, &cli_cmd_stats,
-                                              &cli_cmd_list, &cli_cmd_tags, &cli_cmd_index, &cli_cmd_model};
+                                              &cli_cmd_list, &cli_cmd_tags, &cli_cmd_index, &cli_cmd_model,
+                                              &cli_cmd_serve};
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
 static void usage(FILE *out) {

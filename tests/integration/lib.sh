@@ -2,6 +2,7 @@
 set -u
 SA_BIN=${SA_BIN:-$1}
 SHARED=${SA_SHARED_DIR:?SA_SHARED_DIR is not set}
+[ -x "$SA_BIN" ] || { echo "no soundalike binary at '$SA_BIN'" >&2; exit 1; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sa-it-XXXXXX")
 export SOUNDALIKE_DB="$WORK/library.db"
 FAILS=0
@@ -22,7 +23,13 @@ expect_rc() { if [ "$RC" -eq "$1" ]; then pass "$2"; else fail "$2 (exit $RC, wa
 
 # json_check DESCRIPTION PYTHON_EXPR: evaluates the expression with j = the JSON in $OUT
 json_check() {
-  if printf '%s' "$OUT" | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(0 if ($2) else 1)"; then
+  if printf '%s' "$OUT" | python3 -c "
+import json, sys
+try:
+    j = json.load(sys.stdin)
+except ValueError:
+    sys.exit(1)
+sys.exit(0 if ($2) else 1)"; then
     pass "$1"
   else
     fail "$1: $(printf '%s' "$OUT" | head -c 2000)"
