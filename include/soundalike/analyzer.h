@@ -12,6 +12,7 @@
 
 #include "soundalike/error.h"
 #include "soundalike/features.h"
+#include "soundalike/resample.h"
 
 /* One block of audio as an analyzer receives it. */
 typedef struct sa_audio_block {
@@ -27,12 +28,22 @@ typedef struct sa_stream_info {
     int native_rate;   /* the file's sample rate */
     int channels;      /* the file's channels (at most 2 after downmix) */
     double duration_s; /* from the container, an estimate; 0 when unknown */
+    /* the quality of the analyzer as the pipeline was given it (see
+     * sa_analyzer): a copy that asks for SA_RESAMPLE_BEST measures what
+     * the cheaper path costs */
+    sa_resample_quality quality;
 } sa_stream_info;
 
 typedef struct sa_analyzer {
     const char *name; /* feature group name, e.g. "loudness" */
     int version;      /* bump when results change; stored features of older versions are redone */
     int rate;         /* sample rate it wants; 0 = the file's own rate (interleaved is then set) */
+    /* How exactly it needs that rate. SA_RESAMPLE_BEST (0, the default):
+     * resampy's kaiser_best, as the tagger was trained on. SA_RESAMPLE_FAST:
+     * a cheaper filter, faithful below 0.8 of the Nyquist frequency (the
+     * descriptors); at rate 0 it lets the analyzer thin its own input in
+     * the same spirit. The pipeline shares one stream per (rate, quality). */
+    sa_resample_quality quality;
     /* Creates per-track state. */
     sa_err (*start)(void *config, const sa_stream_info *info, void **state);
     sa_err (*feed)(void *state, const sa_audio_block *block);

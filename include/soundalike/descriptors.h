@@ -4,6 +4,9 @@
  * runs like any other; the returned pointer is never freed. The analyzers
  * have no configuration and are thread-safe: all state is per track. Every
  * value written is finite, whatever the input (silence, a few samples).
+ * Rhythm and tonal read a 22050 Hz stream of SA_RESAMPLE_FAST quality:
+ * the band they analyse is resampled faithfully, at a small part of
+ * kaiser_best's cost.
  *
  * "loudness" (native rate, the file's channels; EBU R128 via libebur128)
  *   integrated_lufs   integrated loudness, LUFS; SA_LOUDNESS_FLOOR_LUFS
@@ -15,7 +18,13 @@
  *   track_gain_db     ReplayGain 2.0 track gain, SA_LOUDNESS_REFERENCE_LUFS
  *                     minus integrated_lufs
  *   A mono file counts as the same signal in both loudspeakers (dual mono),
- *   so it measures as loud as its two-channel copy.
+ *   so it measures as loud as its two-channel copy. The analyzer's quality
+ *   is SA_RESAMPLE_FAST: from 44.1 kHz up, libebur128 sees every other
+ *   frame (every fourth from 88.2 kHz), which keeps the signal's power
+ *   and halves the cost; over 62 corpus tracks the integrated loudness
+ *   moved by 0.075 LU at most, the range by 0.1 LU. (A lone pure tone at
+ *   exactly the new Nyquist frequency, 11.025 or 12 kHz, is lost.) At
+ *   SA_RESAMPLE_BEST (a copy of the analyzer) it sees every frame.
  *
  * "rhythm" (22050 Hz mono)
  *   bpm         tempo in beats per minute, in [SA_RHYTHM_MIN_BPM, SA_RHYTHM_MAX_BPM];

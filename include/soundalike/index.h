@@ -3,14 +3,15 @@
  * Vectors are L2-normalised by their profile, so the inner product is the
  * cosine similarity, in [-1, 1]. Track ids are the index ids. The exact
  * index is our own SIMD scan (runtime dispatch: AVX-512, AVX2, portable;
- * the same results on each); approximate and compressed types come from
+ * the same results on each), split over threads for a large index; our
+ * IVF runs on the same kernels. HNSW and the compressed types come from
  * FAISS behind this header (src/index/ is the only module that knows it).
  *
  * An index is a cache of the store: it is saved atomically (temporary name,
  * fsync, rename) with a checksum, and a loaded file is verified.
- * Thread safety: searches may run concurrently on one index; add, build,
- * remove, set_param and save need exclusive access (the caller locks, or
- * builds aside and swaps). */
+ * Thread safety: searches (every sa_index_search* and sa_index_info) may
+ * run concurrently on one index; add, build, remove, set_param, tune and
+ * save need exclusive access (the caller locks, or builds aside and swaps). */
 #ifndef SOUNDALIKE_INDEX_H
 #define SOUNDALIKE_INDEX_H
 
@@ -32,12 +33,15 @@ sa_err sa_index_new_flat(int dim, sa_index **out);
 
 /* An empty index of the given type for vectors of dim floats:
  *   "flat"   the exact scan (as sa_index_new_flat);
- *   "ivf"    FAISS IVF-Flat with about 4*sqrt(n) lists (at most n/39, so
- *            that each list trains on enough points), where n is
- *            expected_count or the count given to sa_index_build, when
- *            larger;
- *   "ivfsq"  the same lists holding 8-bit scalar-quantised vectors;
- *   "ivfpq"  the same lists holding product-quantised vectors, one
+ *   "ivf"    our inverted lists over the same SIMD kernels: k-means
+ *            centroids trained on a sample, each vector in the list of its
+ *            nearest centroid, full vectors (exact scores); about 4*sqrt(n)
+ *            lists (at most n/39, so that each list trains on enough
+ *            points), where n is expected_count or the count given to
+ *            sa_index_build, when larger;
+ *   "faiss-ivf" FAISS's IVF-Flat, sized the same way;
+ *   "ivfsq"  FAISS's IVF, sized so, holding 8-bit scalar-quantised vectors;
+ *   "ivfpq"  FAISS's IVF, sized so, holding product-quantised vectors, one
  *            sub-quantiser per 4 dimensions (vectors are zero-padded to a
  *            multiple of 4, which leaves inner products unchanged);
  *   "hnsw"   FAISS HNSW with M 32;
@@ -65,11 +69,12 @@ sa_err sa_index_add(sa_index *idx, const int64_t *ids, const float *vectors, siz
  * yet (choosing the IVF list count from the library size), then adds them. */
 sa_err sa_index_build(sa_index *idx, const int64_t *ids, const float *vectors, size_t n);
 
-/* Sets a parameter of a FAISS index: "nprobe" (IVF lists visited per
- * query), "efSearch", "efConstruction" (HNSW), "M" (HNSW, while empty),
- * "nlist" (IVF, before sa_index_build), or any name FAISS's ParameterSpace
- * knows. SA_ERR_INVALID for a name the type lacks or a bad value;
- * SA_ERR_CONFLICT when it is too late (M on a filled index). */
+/* Sets a parameter of an approximate index: "nprobe" (IVF lists visited
+ * per query), "efSearch", "efConstruction" (HNSW), "M" (HNSW, while
+ * empty), "nlist" (IVF, before sa_index_build), or, on a FAISS type, any
+ * name FAISS's ParameterSpace knows. SA_ERR_INVALID for a name the type
+ * lacks or a bad value; SA_ERR_CONFLICT when it is too late (M on a
+ * filled index). */
 sa_err sa_index_set_param(sa_index *idx, const char *name, double value);
 
 /* Removes id; SA_ERR_NOT_FOUND when absent. Types that FAISS cannot
@@ -98,11 +103,54 @@ typedef struct sa_search_params {
 sa_err sa_index_search_with(const sa_index *idx, const float *query, size_t k, const int64_t *exclude,
                             size_t n_exclude, const sa_search_params *params, sa_hit *out, size_t *found);
 
-/* How many threads FAISS may use (training, adding, searching) for work
- * started from the calling thread; 0 restores the default, all cores.
- * An analysis worker sets 1, so that FAISS and the worker pool do not
- * fight over the cores; one big build may use them all. The exact scan
- * is always single-threaded. */
+/* The k best hits for the stored vector of id, which is never among them
+ * (nor the ids in exclude); SA_ERR_NOT_FOUND when id is not in the index. */
+sa_err sa_index_search_id(const sa_index *idx, int64_t id, size_t k, const int64_t *exclude, size_t n_exclude,
+                          const sa_search_params *params, sa_hit *out, size_t *found);
+
+/* Every hit scoring at least min_score, best first, skipping the ids in
+ * exclude: *out (malloc'd, the caller frees it; NULL when none) gets
+ * *found hits. Approximate types return what they find (an IVF searches
+ * the lists it visits). */
+sa_err sa_index_search_range(const sa_index *idx, const float *query, float min_score, const int64_t *exclude,
+                             size_t n_exclude, const sa_search_params *params, sa_hit **out, size_t *found);
+
+/* nq searches at once (queries: nq*dim floats): query i writes its k best
+ * hits to out + i*k and their number to found[i]. skip (may be NULL)
+ * names one id per query to leave out (a track's own id; -1 for none).
+ * Much faster than nq single searches for the exact scan, which reads the
+ * vectors once for a block of queries; spread over the threads set by
+ * sa_index_set_threads. */
+sa_err sa_index_search_batch(const sa_index *idx, const float *queries, size_t nq, size_t k, const int64_t *skip,
+                             const sa_search_params *params, sa_hit *out, size_t *found);
+
+/* What an index is and holds, for statistics. */
+typedef struct sa_index_info {
+    size_t count;        /* vectors that searches can return */
+    size_t stored;       /* vectors held: count plus removed ones not yet dropped (HNSW) */
+    size_t memory_bytes; /* memory its data takes */
+    size_t trained_for;  /* the library size its lists were shaped for; 0 when untrained or not IVF */
+    int nlist, nprobe;   /* IVF lists and lists visited per query; 0 when not IVF */
+    int m, ef_search, ef_construction; /* HNSW; 0 when not HNSW */
+    char detail[128];    /* what it is, in FAISS's terms where FAISS holds it ("IVF4000,Flat") */
+} sa_index_info;
+sa_err sa_index_info_get(const sa_index *idx, sa_index_info *out);
+
+/* Tunes the per-query setting of an approximate index (IVF: nprobe; HNSW:
+ * efSearch), raising it until recall@10 against the exact answer reaches
+ * target or the setting is exhaustive. The queries are n_queries of the
+ * n stored (ids, vectors), spread evenly, each searched without itself;
+ * the exact answers come from a scan of the same vectors. *recall gets the
+ * recall@10 with the setting kept (1 for the exact index, which needs no
+ * tuning). With target <= 0 it only measures. */
+sa_err sa_index_tune(sa_index *idx, const int64_t *ids, const float *vectors, size_t n, size_t n_queries,
+                     double target, double *recall);
+
+/* How many threads the index may use (training, adding, batch searches,
+ * and one exact scan of a large index) for work started from the calling
+ * thread; 0 restores the default, all cores. An analysis worker sets 1, so
+ * that the index and the worker pool do not fight over the cores; one big
+ * build may use them all. */
 void sa_index_set_threads(int n);
 
 /* Writes idx to path atomically (FAISS types through FAISS's own

@@ -10,6 +10,7 @@
 #define SOUNDALIKE_LIBRARY_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,16 +85,59 @@ sa_err sa_library_index_path(const char *db_location, const char *profile, char 
  * vectors, or NULL when there are none. */
 sa_err sa_library_profile(sa_store *s, const char **profile);
 
-/* Builds the index of profile from the stored vectors (type "flat" or an
- * approximate type), saves it atomically to path, records its metadata
- * (name "music_library") in the store. *out (may be NULL) receives it. */
+/* Builds the index of profile from the stored vectors, saves it atomically
+ * to path, records its metadata (name "music_library") in the store. *out
+ * (may be NULL) receives it. type is any of sa_index_new's, or "auto" (or
+ * NULL): the exact scan while one scan reads little enough to be fast
+ * (sa_library_index_auto_type), our IVF beyond. The IVF and HNSW types get
+ * the smallest nprobe or efSearch that reaches recall@10 >= 0.99 against
+ * exact search on a sample of the library's own tracks (each query
+ * without itself); every type's recall is measured so and recorded
+ * (compressed types and factory strings are measured, not tuned). */
 sa_err sa_library_index_build(sa_store *s, const char *profile, const char *type, const char *path,
                               sa_index **out, sa_index_meta *meta);
 
+/* What *rebuilt of sa_library_index_open reports: the file as saved, a
+ * full rebuild, or the file brought up to date with the vectors changed
+ * since it was saved (and saved again). */
+enum { SA_INDEX_LOADED = 0, SA_INDEX_REBUILT = 1, SA_INDEX_UPDATED = 2 };
+
 /* Loads the index at path and checks it against the store (profile,
- * dimension, count, vector generation, file checksum); a missing, stale or
- * corrupt file is rebuilt from the stored vectors. *rebuilt says which. */
+ * dimension, count, vector generation, file checksum). A file behind the
+ * store catches up: vectors written since are added or replaced, deleted
+ * ones and those of tracks no longer analysed are removed, and it is saved
+ * again. A missing or corrupt file is rebuilt from the stored vectors, as
+ * is one that catching up would leave poor: an approximate index whose
+ * changes exceed half its size or that has grown past twice the library
+ * it was trained for, one whose removed-but-kept vectors (HNSW) pass a
+ * fifth of it, or an "auto" one whose library now calls for another type.
+ * A rebuild keeps the type asked for last time. *rebuilt (may be NULL)
+ * says which (SA_INDEX_LOADED, ...). */
 sa_err sa_library_index_open(sa_store *s, const char *profile, const char *path, sa_index **out,
                              int *rebuilt);
+
+/* The type "auto" picks for count vectors of dim floats: "flat" while one
+ * exact scan reads at most 32 MiB of vectors (125k of 67 dimensions), else
+ * "ivf". */
+const char *sa_library_index_auto_type(int dim, size_t count);
+
+/* The recorded index held up against its file and the store. */
+typedef struct sa_library_index_report {
+    bool recorded;         /* the store records an index; the rest is zero when not */
+    sa_index_meta meta;    /* as recorded */
+    bool loaded;           /* its file loaded with the recorded checksum and size */
+    sa_index_info info;    /* from the loaded file */
+    bool current;          /* it holds exactly the profile's stored vectors (loaded, same generation) */
+    char verdict[512];     /* "ok", or what is wrong */
+    int64_t total_files;   /* tracks in the store, any status */
+    int64_t analyzed_files;
+    int64_t total_vectors; /* stored vectors of the profile (of analysed tracks) */
+    int64_t indexed;       /* vectors in the index (the file's, else the record's) */
+    double coverage;       /* indexed / analysed tracks, in percent */
+} sa_library_index_report;
+
+/* Fills *out without changing anything (no rebuild, no catching up); it
+ * reads every stored vector of the profile to compare them with the file. */
+sa_err sa_library_index_check(sa_store *s, sa_library_index_report *out);
 
 #endif

@@ -1,8 +1,9 @@
 /* pipeline.h: decode a file once and run a set of analyzers over its audio.
  *
  * The pipeline streams the decoded audio block by block to every analyzer
- * at the sample rate it asked for (resampling once per distinct rate), so
- * memory is bounded by the analyzers, never by the length of the track.
+ * at the sample rate it asked for (resampling once per distinct rate and
+ * quality), so memory is bounded by the analyzers, never by the length of
+ * the track.
  * Thread-safe: several pipelines may run at once on distinct files, sharing
  * the same analyzers (their config is read-only). */
 #ifndef SOUNDALIKE_PIPELINE_H

@@ -1,9 +1,18 @@
 /* resample.h: streaming band-limited resampling of mono float audio.
  *
- * A windowed-sinc polyphase resampler with the quality of resampy's
- * "kaiser_best" filter (the tagger's front end depends on it at the 1e-2
- * level), usable on a stream of blocks so that memory does not grow with the
- * track. Not thread-safe per object; one object per stream. */
+ * Two qualities. SA_RESAMPLE_BEST is a windowed-sinc resampler with the
+ * quality of resampy's "kaiser_best" filter, matching it sample for sample
+ * (the tagger's front end depends on it at the 1e-2 level). SA_RESAMPLE_FAST
+ * is a short polyphase Kaiser filter in single precision, for analyses
+ * that only need the band below 0.8 of the lower Nyquist frequency (the
+ * descriptors): there a sine comes out within 1e-4 of its amplitude (within
+ * 1e-3 for rates whose ratio, in lowest terms, has a numerator over 1024),
+ * and what lies above 1.2 of the output's Nyquist frequency is suppressed by
+ * 90 dB or more, at about a tenth of BEST's cost. Both are usable on a
+ * stream of blocks, so memory does not grow with the track, and both keep
+ * output sample k at input time k * in_rate / out_rate (no delay). Equal
+ * rates pass the audio through untouched. Not thread-safe per object; one
+ * object per stream. */
 #ifndef SOUNDALIKE_RESAMPLE_H
 #define SOUNDALIKE_RESAMPLE_H
 
@@ -11,9 +20,16 @@
 
 #include "soundalike/error.h"
 
+typedef enum sa_resample_quality {
+    SA_RESAMPLE_BEST = 0, /* resampy's kaiser_best, bit for bit */
+    SA_RESAMPLE_FAST = 1, /* 16 zero crossings a side of a Kaiser-windowed sinc, float */
+} sa_resample_quality;
+
 typedef struct sa_resampler sa_resampler;
 
+/* A BEST resampler: sa_resampler_new_quality(in, out, SA_RESAMPLE_BEST, out). */
 sa_err sa_resampler_new(int in_rate, int out_rate, sa_resampler **out);
+sa_err sa_resampler_new_quality(int in_rate, int out_rate, sa_resample_quality quality, sa_resampler **out);
 void sa_resampler_free(sa_resampler *r);
 
 /* Upper bound of the output frames that n input frames can produce; with

@@ -102,6 +102,42 @@ typedef struct sa_store_counts {
 } sa_store_counts;
 sa_err sa_store_count_tracks(sa_store *s, sa_store_counts *out);
 
+/* ---- listing: paged, filtered, sorted ---- */
+
+typedef enum sa_track_order {
+    SA_ORDER_ID = 0,
+    SA_ORDER_PATH,
+    SA_ORDER_TITLE,
+    SA_ORDER_ARTIST,
+    SA_ORDER_ALBUM,
+    SA_ORDER_DURATION,
+    SA_ORDER_BPM,
+    SA_ORDER_ANALYZED_AT,
+} sa_track_order;
+
+/* Which tracks sa_store_tracks_query selects, and in what order; a zeroed
+ * query selects every track by id. Text filters match a substring in any
+ * (ASCII) case. Feature filters read the stored groups: tempo is "rhythm"
+ * bpm, key and scale are "tonal" key and scale, the tag is an index into
+ * "musicnn" tags; a track without the group is left out. */
+typedef struct sa_track_query {
+    unsigned statuses;         /* bit (1u << status) for each status wanted; 0: any */
+    const char *text;          /* in the path, title, artist or album */
+    const char *artist, *album;
+    double bpm_min, bpm_max;   /* inclusive; 0: unbounded */
+    const char *key, *scale;   /* exact: "C#", "minor" */
+    int tag, tag_rank;         /* tag among the track's tag_rank highest; tag_rank 0: no tag filter */
+    sa_track_order order;      /* ties (and NULLs, last) by id */
+    int descending;
+    int64_t offset, limit;     /* limit <= 0: all */
+} sa_track_query;
+
+/* Calls fn for each selected track in order, from offset, at most limit
+ * of them (fn returning non-zero stops early, which is not an error);
+ * *total (may be NULL) gets how many tracks the filters select in all.
+ * The callback runs with no statement open, so it may use the store. */
+sa_err sa_store_tracks_query(sa_store *s, const sa_track_query *q, sa_track_fn fn, void *ctx, int64_t *total);
+
 /* ---- scans ---- */
 
 /* Starts a scan: returns a new scan number. */
@@ -151,6 +187,29 @@ sa_err sa_store_vectors_count(sa_store *s, const char *profile, int64_t *count);
  * can tell it is stale; 0 for a profile never written. */
 sa_err sa_store_vectors_generation(sa_store *s, const char *profile, int64_t *generation);
 
+/* What changed in a profile's vectors after generation since: the vectors
+ * of analyzed tracks written (or whose track became analyzed) since then,
+ * and the ids whose vector was deleted or whose track stopped being
+ * analyzed. An id is in at most one list; a gone id may never have been
+ * indexed. Arrays are malloc'd (NULL when empty); sa_vector_changes_clear
+ * frees them. */
+typedef struct sa_vector_changes {
+    int64_t generation; /* the profile's generation before the rows were read: the next since */
+    size_t n_put;
+    int64_t *put_ids;
+    float *put_data; /* n_put * dim floats */
+    size_t n_gone;
+    int64_t *gone_ids;
+} sa_vector_changes;
+
+/* Fills *out (overwritten, not freed first). Changes made while it reads
+ * may be included; they are newer than out->generation, so reading again
+ * from there repeats them, and applying them twice is harmless. A vector of
+ * another dimension than dim is SA_ERR_FORMAT naming its track. */
+sa_err sa_store_vectors_changed_since(sa_store *s, const char *profile, int dim, int64_t since,
+                                      sa_vector_changes *out);
+void sa_vector_changes_clear(sa_vector_changes *c); /* NULL accepted */
+
 /* ---- index metadata ---- */
 
 typedef struct sa_index_meta {
@@ -165,6 +224,7 @@ typedef struct sa_index_meta {
     char checksum[72];  /* hex checksum of the index file */
     char file[1024];    /* where the index file is */
     double recall_at_10; /* measured at build, -1 when not measured */
+    char requested[64];  /* the type asked for when it was chosen ("auto"); "" when type was asked for */
 } sa_index_meta;
 
 /* Inserts or replaces the metadata of index m->name. */

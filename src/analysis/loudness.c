@@ -2,7 +2,21 @@
  *
  * libebur128 runs in histogram mode, so its memory stays fixed whatever the
  * length of the track (integrated loudness and range are then computed from
- * 0.1 LU bins, well inside Tech 3341's +-0.1 LU tolerance). */
+ * 0.1 LU bins, well inside Tech 3341's +-0.1 LU tolerance).
+ *
+ * Its K-weighting filter and block energies cost more than decoding the
+ * audio, and grow with the sample rate. With the analyzer's FAST quality,
+ * a track at 44.1 kHz or more is measured on every other frame (every
+ * fourth from 88.2 kHz, ...), at a rate of 22.05 kHz or more, with the
+ * filter libebur128 designs for that rate. No low-pass filter comes first,
+ * on purpose: loudness is a power, and plain decimation keeps the power of
+ * the top octave by folding it into the band below, where K-weighting is
+ * nearly as high, while a filter would drop it (the integrated loudness of
+ * a bright dubstep clip fell by 0.93 LU that way). Over 62 tracks and clips
+ * of the corpus (16 at 48 kHz, 46 at 44.1 kHz), decimation moved the
+ * integrated loudness by 0.047 LU on average and 0.075 LU at most, the
+ * loudness range by 0.1 LU at most, for half the cost. The sample peak is
+ * still taken over every sample. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -10,13 +24,18 @@
 
 #include "soundalike/descriptors.h"
 
-#define LOUDNESS_VERSION 1
+#define LOUDNESS_VERSION 2
+#define LOUDNESS_MIN_RATE 22050 /* decimation stops above this rate */
 
 typedef struct loudness_state {
     ebur128_state *meter;
     int channels;
     int rate;
     float peak; /* largest |sample| so far; a plain loop is much cheaper than libebur128's */
+    int step;   /* frames of the file per frame measured */
+    int skip;   /* frames of the next block before the first one measured */
+    float *kept; /* the measured frames of one block */
+    size_t kept_cap;
 } loudness_state;
 
 static void loudness_free(void *state) {
@@ -25,6 +44,7 @@ static void loudness_free(void *state) {
         return;
     if (s->meter)
         ebur128_destroy(&s->meter);
+    free(s->kept);
     free(s);
 }
 
@@ -38,7 +58,11 @@ static sa_err loudness_start(void *config, const sa_stream_info *info, void **st
         return sa_error_set(SA_ERR_NOMEM, "loudness state");
     s->channels = info->channels;
     s->rate = info->native_rate;
-    s->meter = ebur128_init((unsigned)s->channels, (unsigned long)s->rate,
+    s->step = 1;
+    if (info->quality == SA_RESAMPLE_FAST)
+        while (s->rate % (2 * s->step) == 0 && s->rate / (2 * s->step) >= LOUDNESS_MIN_RATE)
+            s->step *= 2;
+    s->meter = ebur128_init((unsigned)s->channels, (unsigned long)(s->rate / s->step),
                             EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_HISTOGRAM);
     if (!s->meter) {
         loudness_free(s);
@@ -53,6 +77,32 @@ static sa_err loudness_start(void *config, const sa_stream_info *info, void **st
     return SA_OK;
 }
 
+/* Gives libebur128 every step-th frame of the block, continuing the
+ * previous block's pattern. */
+static sa_err measure(loudness_state *s, const sa_audio_block *block) {
+    const float *frames = block->interleaved;
+    size_t n = block->frames;
+    if (s->step > 1) {
+        size_t ch = (size_t)s->channels, first = (size_t)s->skip, step = (size_t)s->step;
+        n = first < block->frames ? (block->frames - first + step - 1) / step : 0;
+        if (n > s->kept_cap) {
+            float *grown = realloc(s->kept, n * ch * sizeof *grown);
+            if (!grown)
+                return sa_error_set(SA_ERR_NOMEM, "loudness: %zu frames", n);
+            s->kept = grown;
+            s->kept_cap = n;
+        }
+        for (size_t i = 0; i < n; i++)
+            for (size_t c = 0; c < ch; c++)
+                s->kept[i * ch + c] = block->interleaved[(first + i * step) * ch + c];
+        s->skip = (int)(first + n * step - block->frames);
+        frames = s->kept;
+    }
+    if (n > 0 && ebur128_add_frames_float(s->meter, frames, n) != EBUR128_SUCCESS)
+        return sa_error_set(SA_ERR_NOMEM, "loudness: libebur128 could not take %zu frames", n);
+    return SA_OK;
+}
+
 static sa_err loudness_feed(void *state, const sa_audio_block *block) {
     loudness_state *s = state;
     if (!block->interleaved || block->channels != s->channels || block->rate != s->rate)
@@ -60,8 +110,9 @@ static sa_err loudness_feed(void *state, const sa_audio_block *block) {
                             block->channels, block->rate, s->channels, s->rate);
     if (block->frames == 0)
         return SA_OK;
-    if (ebur128_add_frames_float(s->meter, block->interleaved, block->frames) != EBUR128_SUCCESS)
-        return sa_error_set(SA_ERR_NOMEM, "loudness: libebur128 could not take %zu frames", block->frames);
+    sa_err err = measure(s, block);
+    if (err)
+        return err;
     float peak = s->peak;
     for (size_t i = 0; i < block->frames * (size_t)s->channels; i++) {
         float a = fabsf(block->interleaved[i]);
@@ -102,6 +153,7 @@ static const sa_analyzer loudness_analyzer = {
     .name = "loudness",
     .version = LOUDNESS_VERSION,
     .rate = 0,
+    .quality = SA_RESAMPLE_FAST, /* measures every other frame from 44.1 kHz up */
     .start = loudness_start,
     .feed = loudness_feed,
     .finish = loudness_finish,

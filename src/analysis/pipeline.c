@@ -1,4 +1,4 @@
-/* pipeline.c: one decode, many analyzers, each at its own sample rate. */
+/* pipeline.c: one decode, many analyzers, each at its own sample rate and resampling quality. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,11 +6,12 @@
 #include "soundalike/pipeline.h"
 #include "soundalike/resample.h"
 
-enum { BLOCK_FRAMES = 8192, MAX_RATES = 8 };
+enum { BLOCK_FRAMES = 8192, MAX_STREAMS = 8 };
 
-/* A stream of mono audio at one rate and the analyzers that read it. */
+/* A stream of mono audio at one rate and quality, and the analyzers that read it. */
 typedef struct rate_stream {
     int rate;
+    sa_resample_quality quality;
     sa_resampler *resampler; /* NULL for the native rate */
     float *buf;
     size_t cap;
@@ -21,24 +22,27 @@ typedef struct run_state {
     size_t n;
     void **states;
     int *stream_of; /* analyzer -> index into streams */
-    rate_stream streams[MAX_RATES];
+    rate_stream streams[MAX_STREAMS];
     size_t n_streams;
     int native_rate;
     int channels;
 } run_state;
 
-static sa_err stream_for_rate(run_state *st, int rate, int *out) {
+/* The stream at rate and quality, made when no analyzer asked for it yet;
+ * the native rate is one stream whatever the quality. */
+static sa_err stream_for(run_state *st, int rate, sa_resample_quality quality, int *out) {
     for (size_t i = 0; i < st->n_streams; i++)
-        if (st->streams[i].rate == rate) {
+        if (st->streams[i].rate == rate && (rate == st->native_rate || st->streams[i].quality == quality)) {
             *out = (int)i;
             return SA_OK;
         }
-    if (st->n_streams == MAX_RATES)
-        return sa_error_set(SA_ERR_INVALID, "analyzers ask for more than %d sample rates", MAX_RATES);
+    if (st->n_streams == MAX_STREAMS)
+        return sa_error_set(SA_ERR_INVALID, "analyzers ask for more than %d streams", MAX_STREAMS);
     rate_stream *rs = &st->streams[st->n_streams];
     rs->rate = rate;
+    rs->quality = quality;
     if (rate != st->native_rate) {
-        sa_err err = sa_resampler_new(st->native_rate, rate, &rs->resampler);
+        sa_err err = sa_resampler_new_quality(st->native_rate, rate, quality, &rs->resampler);
         if (err)
             return err;
         rs->cap = sa_resampler_max_output(rs->resampler, BLOCK_FRAMES);
@@ -143,11 +147,11 @@ static void run_state_free(run_state *st) {
 }
 
 static sa_err start_analyzers(run_state *st, const sa_audio_info *info) {
-    sa_stream_info si = {.native_rate = st->native_rate, .channels = st->channels,
-                         .duration_s = info->duration_s};
     for (size_t a = 0; a < st->n; a++) {
         const sa_analyzer *an = st->analyzers[a];
-        sa_err err = stream_for_rate(st, an->rate > 0 ? an->rate : st->native_rate, &st->stream_of[a]);
+        sa_stream_info si = {.native_rate = st->native_rate, .channels = st->channels,
+                             .duration_s = info->duration_s, .quality = an->quality};
+        sa_err err = stream_for(st, an->rate > 0 ? an->rate : st->native_rate, an->quality, &st->stream_of[a]);
         if (!err)
             err = an->start(an->config, &si, &st->states[a]);
         if (err)

@@ -76,5 +76,6 @@ int cli_print_json(json_t *j);
 /* The commands. */
 extern const cli_command cli_cmd_scan, cli_cmd_analyze, cli_cmd_similar, cli_cmd_playlist, cli_cmd_show,
     cli_cmd_stats, cli_cmd_index, cli_cmd_list, cli_cmd_tags, cli_cmd_model;
+extern const cli_command cli_cmd_serve;
 
 #endif

@@ -38,7 +38,7 @@ struct sa_chroma {
     sa_stft *stft;
     float *frame;
     int fill;
-    float *mag;
+    float *power;   /* |X[k]|^2 of the frame */
     int kmin, kmax; /* bins searched for peaks */
     float frame_hist[FINE_BINS];
     double hist[FINE_BINS]; /* sum of the frames' normalised histograms */
@@ -61,8 +61,8 @@ sa_err sa_chroma_new(int rate, sa_chroma **out) {
         c->kmin = 1;
     c->kmax = (int)ceil(fmin(FMAX, 0.45 * rate) * c->n_fft / rate);
     c->frame = malloc(sizeof(float) * (size_t)c->n_fft);
-    c->mag = malloc(sizeof(float) * (size_t)(c->n_fft / 2 + 1));
-    sa_err err = c->frame && c->mag ? SA_OK : sa_error_set(SA_ERR_NOMEM, "chroma buffers");
+    c->power = malloc(sizeof(float) * (size_t)(c->n_fft / 2 + 1));
+    sa_err err = c->frame && c->power ? SA_OK : sa_error_set(SA_ERR_NOMEM, "chroma buffers");
     if (!err)
         err = sa_stft_new(c->n_fft, SA_WINDOW_BLACKMAN_HARRIS, &c->stft);
     if (err) {
@@ -78,52 +78,56 @@ void sa_chroma_free(sa_chroma *c) {
         return;
     sa_stft_free(c->stft);
     free(c->frame);
-    free(c->mag);
+    free(c->power);
     free(c);
 }
 
 /* Adds weight at semitone position p (relative to A 440) to the fine histogram, split
  * between the two nearest bins. */
-static void add_pitch(float *hist, double p, double weight) {
-    double q = p * FINE_PER_SEMITONE;
-    q -= FINE_BINS * floor(q / FINE_BINS);
+static void add_pitch(float *hist, float p, float weight) {
+    float q = p * FINE_PER_SEMITONE;
+    q -= FINE_BINS * floorf(q / FINE_BINS);
     int lo = (int)q;
-    double f = q - lo;
-    hist[lo % FINE_BINS] += (float)((1.0 - f) * weight);
-    hist[(lo + 1) % FINE_BINS] += (float)(f * weight);
+    float f = q - (float)lo;
+    hist[lo % FINE_BINS] += (1.0f - f) * weight;
+    hist[(lo + 1) % FINE_BINS] += f * weight;
 }
 
-/* Adds one peak (frequency, amplitude) as the harmonics it may be. */
-static void add_peak(sa_chroma *c, double freq, double amp) {
-    double p = 12.0 * log2(freq / 440.0);
-    double dev = p - floor(p + 0.5);
-    c->tune_cos += amp * cos(2.0 * M_PI * dev);
-    c->tune_sin += amp * sin(2.0 * M_PI * dev);
-    static const double octaves[HARMONICS] = {0.0, 12.0, 19.019550008653873, 24.0}; /* 12 log2(h) */
+/* Adds one peak (frequency, amplitude) as the harmonics it may be. Single
+ * precision is ample: a semitone position is off by less than 1e-5. */
+static void add_peak(sa_chroma *c, float freq, float amp) {
+    float p = 12.0f * log2f(freq / 440.0f);
+    float dev = p - floorf(p + 0.5f), s, co;
+    sincosf(2.0f * (float)M_PI * dev, &s, &co);
+    c->tune_cos += amp * co;
+    c->tune_sin += amp * s;
+    static const float octaves[HARMONICS] = {0.0f, 12.0f, 19.01955f, 24.0f}; /* 12 log2(h) */
     for (int h = 1; h <= HARMONICS; h++)
-        add_pitch(c->frame_hist, p - octaves[h - 1], amp * amp / (h * h));
+        add_pitch(c->frame_hist, p - octaves[h - 1], amp * amp / (float)(h * h));
 }
 
 static void analyse_frame(sa_chroma *c) {
-    sa_stft_magnitude(c->stft, c->frame, c->mag);
+    /* peaks are found on the power spectrum (the same bins as on magnitudes, no square roots) */
+    sa_stft_power(c->stft, c->frame, c->power);
+    const float *pw = c->power;
     const float scale = 2.0f / (0.35875f * (float)c->n_fft); /* a full-scale sine peaks at 1 */
     float loudest = 0.0f;
     for (int k = c->kmin; k <= c->kmax; k++)
-        loudest = c->mag[k] * scale > loudest ? c->mag[k] * scale : loudest;
-    if (loudest < PEAK_FLOOR)
+        loudest = pw[k] > loudest ? pw[k] : loudest;
+    if (loudest * scale * scale < PEAK_FLOOR * PEAK_FLOOR)
         return;
-    float floor_mag = loudest * PEAK_RELATIVE / scale;
+    float floor_power = loudest * PEAK_RELATIVE * PEAK_RELATIVE;
     memset(c->frame_hist, 0, sizeof c->frame_hist);
     for (int k = c->kmin; k <= c->kmax; k++) {
-        float m = c->mag[k];
-        if (m < floor_mag || m <= c->mag[k - 1] || m < c->mag[k + 1])
+        float m = pw[k];
+        if (m < floor_power || m <= pw[k - 1] || m < pw[k + 1])
             continue;
-        /* parabola through the log magnitudes of the peak and its neighbours */
-        double a = log(c->mag[k - 1] + 1e-20), b = log(m), g = log(c->mag[k + 1] + 1e-20);
-        double den = a - 2.0 * b + g;
-        double d = den < 0.0 ? 0.5 * (a - g) / den : 0.0;
-        double amp = exp(b - 0.25 * (a - g) * d) * scale;
-        add_peak(c, (k + d) * c->rate / c->n_fft, amp);
+        /* parabola through the log magnitudes (half the log powers) of the peak and its neighbours */
+        float a = 0.5f * logf(pw[k - 1] + 1e-30f), b = 0.5f * logf(m), g = 0.5f * logf(pw[k + 1] + 1e-30f);
+        float den = a - 2.0f * b + g;
+        float d = den < 0.0f ? 0.5f * (a - g) / den : 0.0f;
+        float amp = expf(b - 0.25f * (a - g) * d) * scale;
+        add_peak(c, ((float)k + d) * (float)c->rate / (float)c->n_fft, amp);
     }
     float top = 0.0f;
     for (int i = 0; i < FINE_BINS; i++)

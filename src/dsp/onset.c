@@ -2,10 +2,12 @@
  *
  * Frames of about 46 ms (a power of two) advance by a quarter frame, so the
  * envelope has about 86 values per second at 22050 Hz: fine enough to place
- * beats within 12 ms. Band magnitudes are compressed with log(1 + g m),
- * which behaves like decibels above the knee (g = 1000, -60 dB re full
- * scale) and ignores the noise floor below it; rises are then comparable
- * whatever the level of the recording. */
+ * beats within 12 ms. A band's magnitude m is the root of its power (the
+ * triangle-weighted sum of the bins' powers: one square root per band, not
+ * one per bin), compressed with log(1 + g m), which behaves like decibels
+ * above the knee (g = 1000, -60 dB re full scale) and ignores the noise
+ * floor below it; rises are then comparable whatever the level of the
+ * recording. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +20,22 @@ enum { ONSET_BANDS = 40 };
 #define ONSET_FMAX 11000.0
 #define ONSET_COMPRESSION 1000.0f
 
-/* One triangular band: weights over bins [first, first + count). */
+/* One triangular band: weights over bins [first, first + count), count a
+ * multiple of BAND_GROUP (zero weights pad the end). */
 typedef struct band {
     int first, count;
     float *weights;
 } band;
+
+enum { BAND_GROUP = 8 }; /* one AVX vector, two SSE ones */
+typedef float v8f __attribute__((vector_size(32)));
 
 struct sa_onset {
     int rate, n_fft, hop;
     sa_stft *stft;
     float *frame;   /* the n_fft most recent samples */
     int fill;       /* how many of them are valid */
-    float *mag;     /* n_fft / 2 + 1 */
+    float *power;   /* n_fft / 2 + 1, and room for the last band's padding */
     float *prev;    /* last frame's compressed bands */
     int have_prev;
     band bands[ONSET_BANDS];
@@ -57,8 +63,8 @@ static sa_err make_bands(sa_onset *o) {
             last = centre;
         band *bd = &o->bands[b];
         bd->first = first;
-        bd->count = last - first + 1;
-        bd->weights = malloc(sizeof(float) * (size_t)bd->count);
+        bd->count = (last - first + BAND_GROUP) / BAND_GROUP * BAND_GROUP;
+        bd->weights = calloc((size_t)bd->count, sizeof(float));
         if (!bd->weights)
             return sa_error_set(SA_ERR_NOMEM, "onset bands");
         for (int k = first; k <= last; k++) {
@@ -82,9 +88,9 @@ sa_err sa_onset_new(int rate, sa_onset **out) {
         o->n_fft *= 2;
     o->hop = o->n_fft / 4;
     o->frame = calloc((size_t)o->n_fft, sizeof(float));
-    o->mag = malloc(sizeof(float) * (size_t)(o->n_fft / 2 + 1));
+    o->power = calloc((size_t)(o->n_fft / 2 + 1 + BAND_GROUP), sizeof(float));
     o->prev = malloc(sizeof(float) * ONSET_BANDS);
-    sa_err err = o->frame && o->mag && o->prev ? SA_OK : sa_error_set(SA_ERR_NOMEM, "onset buffers");
+    sa_err err = o->frame && o->power && o->prev ? SA_OK : sa_error_set(SA_ERR_NOMEM, "onset buffers");
     if (!err)
         err = sa_stft_new(o->n_fft, SA_WINDOW_HANN_PERIODIC, &o->stft);
     if (!err)
@@ -105,7 +111,7 @@ void sa_onset_free(sa_onset *o) {
         free(o->bands[b].weights);
     sa_stft_free(o->stft);
     free(o->frame);
-    free(o->mag);
+    free(o->power);
     free(o->prev);
     free(o->env);
     free(o);
@@ -126,15 +132,20 @@ static sa_err push_value(sa_onset *o, float v) {
 
 /* Analyses the full frame buffer and appends its flux. */
 static sa_err analyse_frame(sa_onset *o) {
-    sa_stft_magnitude(o->stft, o->frame, o->mag);
+    sa_stft_power(o->stft, o->frame, o->power);
     const float scale = 4.0f / (float)o->n_fft; /* a full-scale sine peaks at 1 */
     float flux = 0.0f;
     for (int b = 0; b < ONSET_BANDS; b++) {
         const band *bd = &o->bands[b];
-        float sum = 0.0f;
-        for (int k = 0; k < bd->count; k++)
-            sum += bd->weights[k] * o->mag[bd->first + k];
-        float level = log1pf(ONSET_COMPRESSION * scale * sum);
+        v8f acc = {0.0f};
+        for (int k = 0; k < bd->count; k += BAND_GROUP) {
+            v8f w, p;
+            memcpy(&w, bd->weights + k, sizeof w);
+            memcpy(&p, o->power + bd->first + k, sizeof p);
+            acc += w * p;
+        }
+        float sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        float level = log1pf(ONSET_COMPRESSION * scale * sqrtf(sum));
         if (o->have_prev && level > o->prev[b])
             flux += level - o->prev[b];
         o->prev[b] = level;

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <fftw3.h>
 
@@ -82,15 +83,42 @@ int sa_stft_size(const sa_stft *s) { return s->n; }
 
 int sa_stft_bins(const sa_stft *s) { return s->n / 2 + 1; }
 
+/* The loops below are elementwise, which -O2 leaves scalar; written with
+ * 8-float vectors they do the same operations on the same values, so the
+ * results are bit for bit those of the scalar loops, several times faster. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+
 static void transform(sa_stft *s, const float *frame) {
-    for (int i = 0; i < s->n; i++)
+    int i = 0;
+    for (; i + 8 <= s->n; i += 8) {
+        v8f x, w;
+        memcpy(&x, frame + i, sizeof x);
+        memcpy(&w, s->window + i, sizeof w);
+        x *= w;
+        memcpy(s->in + i, &x, sizeof x);
+    }
+    for (; i < s->n; i++)
         s->in[i] = frame[i] * s->window[i];
     fftwf_execute(s->plan);
 }
 
 void sa_stft_power(sa_stft *s, const float *frame, float *power) {
     transform(s, frame);
-    for (int k = 0; k <= s->n / 2; k++)
+    const float *z = (const float *)s->out; /* re, im, re, im, ... */
+    int k = 0;
+    for (; k + 8 <= s->n / 2 + 1; k += 8) {
+        v8f a, b;
+        memcpy(&a, z + 2 * k, sizeof a);
+        memcpy(&b, z + 2 * k + 8, sizeof b);
+        a *= a;
+        b *= b;
+        v8f re = __builtin_shuffle(a, b, (v8i){0, 2, 4, 6, 8, 10, 12, 14});
+        v8f im = __builtin_shuffle(a, b, (v8i){1, 3, 5, 7, 9, 11, 13, 15});
+        re += im;
+        memcpy(power + k, &re, sizeof re);
+    }
+    for (; k <= s->n / 2; k++)
         power[k] = s->out[k][0] * s->out[k][0] + s->out[k][1] * s->out[k][1];
 }
 

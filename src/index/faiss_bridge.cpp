@@ -144,6 +144,18 @@ size_t sa_fb_nlist(const sa_fb *fb) { return fb->ivf ? fb->ivf->nlist : 0; }
 
 bool sa_fb_is_hnsw(const sa_fb *fb) { return fb->hnsw != nullptr; }
 
+void sa_fb_settings_get(const sa_fb *fb, sa_fb_settings *out) {
+    *out = sa_fb_settings{};
+    if (fb->ivf)
+        out->nprobe = (int)fb->ivf->nprobe;
+    if (fb->hnsw) {
+        // level 0 holds 2*M neighbours per vector, the upper levels M
+        out->m = (int)fb->hnsw->hnsw.nb_neighbors(1);
+        out->ef_search = fb->hnsw->hnsw.efSearch;
+        out->ef_construction = fb->hnsw->hnsw.efConstruction;
+    }
+}
+
 sa_err sa_fb_train(sa_fb *fb, const float *x, size_t n) {
     return guarded(SA_ERR_INVALID, "training", "", [&] { fb->top->train((faiss::Index::idx_t)n, x); });
 }
@@ -188,7 +200,16 @@ sa_err sa_fb_search(const sa_fb *fb, const float *q, size_t k, int nprobe, int e
             hnsw_params.efSearch = ef_search;
             params = &hnsw_params;
         }
-        fb->inner->search(1, q, (faiss::Index::idx_t)k, scores, labels, params);
+        // FAISS splits work over queries: for one, a team of threads is only overhead
+        int threads = omp_get_max_threads();
+        omp_set_num_threads(1);
+        try {
+            fb->inner->search(1, q, (faiss::Index::idx_t)k, scores, labels, params);
+        } catch (...) {
+            omp_set_num_threads(threads);
+            throw;
+        }
+        omp_set_num_threads(threads);
         if (fb->idmap)
             for (size_t i = 0; i < k; i++)
                 if (labels[i] >= 0)

@@ -41,6 +41,13 @@ bool sa_fb_is_trained(const sa_fb *fb);
 size_t sa_fb_nlist(const sa_fb *fb);
 bool sa_fb_is_hnsw(const sa_fb *fb);
 
+/* The search settings an index has; 0 for those its type lacks. */
+typedef struct sa_fb_settings {
+    int nprobe;
+    int m, ef_search, ef_construction;
+} sa_fb_settings;
+void sa_fb_settings_get(const sa_fb *fb, sa_fb_settings *out);
+
 sa_err sa_fb_train(sa_fb *fb, const float *x, size_t n);
 /* ids: n labels in SA_FB_IDS mode; NULL in SA_FB_KEYS mode. */
 sa_err sa_fb_add(sa_fb *fb, const float *x, size_t n, const int64_t *ids);

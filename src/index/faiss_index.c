@@ -1,6 +1,6 @@
 /* faiss_index.c: the FAISS-backed types behind index.h.
  *
- * The named types ("ivf", "ivfsq", "ivfpq", "hnsw") become factory strings
+ * The named types ("faiss-ivf", "ivfsq", "ivfpq", "hnsw") become factory strings
  * sized from the library; any other type is a factory string as given.
  * Labels: an index that can remove (IVF, or others inside IndexIDMap2)
  * holds the track ids themselves. One that cannot (HNSW) is given labels
@@ -20,7 +20,7 @@
 
 typedef enum family { FAMILY_FACTORY, FAMILY_IVF, FAMILY_IVFSQ, FAMILY_IVFPQ, FAMILY_HNSW } family;
 
-static const char *const family_names[] = {"", "ivf", "ivfsq", "ivfpq", "hnsw"};
+static const char *const family_names[] = {"", "faiss-ivf", "ivfsq", "ivfpq", "hnsw"};
 
 enum {
     DEFAULT_M = 32,
@@ -58,15 +58,6 @@ static family family_of(const char *type) {
     return FAMILY_FACTORY;
 }
 
-/* About 4*sqrt(n) lists, but no more than FAISS can train well: it wants
- * some 39 points per centroid. */
-static size_t auto_nlist(size_t n) {
-    size_t nlist = (size_t)lround(4.0 * sqrt((double)n));
-    if (nlist > n / 39)
-        nlist = n / 39;
-    return nlist ? nlist : 1;
-}
-
 /* Bits per PQ code: 8 (256 centroids per sub-quantiser) when there are
  * enough training points for them, fewer for a small library. */
 static int pq_bits(size_t n) {
@@ -77,7 +68,7 @@ static int pq_bits(size_t n) {
 }
 
 static void factory_of(const faiss_index *f, size_t n, char *buf, size_t cap) {
-    size_t nlist = f->nlist ? (size_t)f->nlist : auto_nlist(n);
+    size_t nlist = f->nlist ? (size_t)f->nlist : sa_index_auto_nlist(n);
     switch (f->fam) {
     case FAMILY_IVF: snprintf(buf, cap, "IVF%zu,Flat", nlist); break;
     case FAMILY_IVFSQ: snprintf(buf, cap, "IVF%zu,SQ8", nlist); break;
@@ -144,6 +135,8 @@ static sa_err faiss_train(sa_index *idx, const float *vectors, size_t n) {
         err = sa_error_set(SA_ERR_NOMEM, "training on %zu vectors", n);
     if (!err)
         err = sa_fb_train(f->fb, x, n);
+    if (!err)
+        f->expected = library;
     free(x);
     return err;
 }
@@ -394,6 +387,33 @@ static sa_err faiss_save(const sa_index *idx, sa_ixwriter *w) {
     return err ? err : sa_fb_write(f->fb, write_cb, w);
 }
 
+static sa_err count_cb(void *ctx, const void *data, size_t n) {
+    (void)data;
+    *(size_t *)ctx += n;
+    return SA_OK;
+}
+
+static void faiss_info(const sa_index *idx, sa_index_info *out) {
+    const faiss_index *f = faiss_of(idx);
+    out->stored = (size_t)sa_fb_ntotal(f->fb);
+    /* FAISS's serialisation is its data, laid out as in memory */
+    size_t bytes = 0;
+    if (sa_fb_write(f->fb, count_cb, &bytes) != SA_OK)
+        bytes = 0;
+    out->memory_bytes = bytes + f->kcap * (sizeof *f->key_ids + 1) +
+                        (f->live.table ? (f->live.mask + 1) * sizeof(sa_idmap_entry) : 0);
+    out->nlist = (int)sa_fb_nlist(f->fb);
+    out->trained_for = out->nlist && sa_fb_is_trained(f->fb) ? f->expected : 0;
+    sa_fb_settings st;
+    sa_fb_settings_get(f->fb, &st);
+    out->nprobe = st.nprobe;
+    out->m = st.m;
+    out->ef_search = st.ef_search;
+    out->ef_construction = st.ef_construction;
+    /* a loaded index was not made from a factory string here: its type says what it is */
+    snprintf(out->detail, sizeof out->detail, "FAISS %.100s", f->factory[0] != '(' ? f->factory : f->base.type);
+}
+
 static void faiss_free(sa_index *idx) {
     faiss_index *f = faiss_of(idx);
     sa_fb_free(f->fb);
@@ -409,6 +429,7 @@ static const sa_index_ops faiss_ops = {
     .remove = faiss_remove,
     .get = faiss_get,
     .search = faiss_search,
+    .info = faiss_info,
     .is_trained = faiss_is_trained,
     .train = faiss_train,
     .set_param = faiss_set_param,

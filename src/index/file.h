@@ -5,7 +5,7 @@
  *   offset  size  field
  *   0       8     magic "SAINDEX\0"
  *   8       4     format version (1)
- *   12      4     kind (SA_IXFILE_FLAT, SA_IXFILE_FAISS)
+ *   12      4     kind (SA_IXFILE_FLAT, SA_IXFILE_FAISS, SA_IXFILE_IVF)
  *   16      4     dimension
  *   20      4     length L of the type name (1..63)
  *   24      8     vector count
@@ -24,7 +24,7 @@
 
 #include "soundalike/error.h"
 
-enum { SA_IXFILE_VERSION = 1, SA_IXFILE_FLAT = 1, SA_IXFILE_FAISS = 2 };
+enum { SA_IXFILE_VERSION = 1, SA_IXFILE_FLAT = 1, SA_IXFILE_FAISS = 2, SA_IXFILE_IVF = 3 };
 enum { SA_IXFILE_HEADER = 32, SA_IXFILE_TRAILER = 16, SA_IXFILE_TYPE_MAX = 63 };
 /* The largest dimension any index accepts (a profile is far smaller). */
 enum { SA_IXFILE_DIM_MAX = 65536 };

@@ -1,11 +1,14 @@
 /* flat.c: the exact index: padded, aligned rows scanned by the SIMD kernels of
  * scan.c, a top-k heap, and an id -> slot map; removal moves the last row
- * into the hole so the rows stay dense. */
+ * into the hole so the rows stay dense. One scan of a large index is split
+ * over threads; a batch reads each block of rows once for many queries. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "index/idmap.h"
 #include "index/internal.h"
+#include "index/parallel.h"
 #include "index/scan.h"
 #include "index/topk.h"
 
@@ -106,6 +109,77 @@ static sa_err flat_get(const sa_index *idx, int64_t id, float *v) {
     return SA_OK;
 }
 
+/* Scores rows [start, end) against q (padded), pushing the eligible ones
+ * into top. start is a multiple of SA_SCAN_ROWS. */
+static void scan_rows(const flat_index *f, const float *q, size_t start, size_t end, const int64_t *exclude,
+                      size_t n_exclude, sa_topk *top) {
+    float scores[BLOCK_ROWS];
+    for (; start < end; start += BLOCK_ROWS) {
+        size_t n = end - start < BLOCK_ROWS ? end - start : BLOCK_ROWS;
+        /* whole kernel steps: the rows past end are other rows, or zero and within cap */
+        size_t scan = (n + SA_SCAN_ROWS - 1) / SA_SCAN_ROWS * SA_SCAN_ROWS;
+        sa_scan_dot(q, f->rows + start * f->stride, scan, f->stride, scores);
+        for (size_t i = 0; i < n; i++) {
+            int64_t id = f->ids[start + i];
+            if (sa_topk_wants(top, scores[i]) && !sa_index_excluded(exclude, n_exclude, id))
+                sa_topk_push(top, id, scores[i]);
+        }
+    }
+}
+
+/* One exact scan of a large index is split over threads in parts of at
+ * least this many rows (each part's rows are 20 MB at 67 dimensions). */
+enum { PART_ROWS = 1 << 16 };
+_Static_assert(PART_ROWS % BLOCK_ROWS == 0, "parts hold whole blocks");
+
+typedef struct scan_job {
+    const flat_index *f;
+    const float *q;
+    size_t k;
+    const int64_t *exclude;
+    size_t n_exclude;
+    sa_hit *hits;  /* k per part */
+    size_t *found; /* per part */
+} scan_job;
+
+static sa_err scan_part(void *ctx, size_t part, size_t nparts) {
+    scan_job *j = ctx;
+    size_t blocks = (j->f->count + BLOCK_ROWS - 1) / BLOCK_ROWS;
+    size_t start = blocks * part / nparts * BLOCK_ROWS, end = blocks * (part + 1) / nparts * BLOCK_ROWS;
+    sa_topk top;
+    sa_topk_init(&top, j->hits + part * j->k, j->k);
+    scan_rows(j->f, j->q, start, end < j->f->count ? end : j->f->count, j->exclude, j->n_exclude, &top);
+    j->found[part] = sa_topk_finish(&top);
+    return SA_OK;
+}
+
+/* The k best rows for a padded query: in parts over threads when the
+ * index is large; the parts' hits merge into the same top k (ties by id,
+ * so the split does not change the result). */
+static sa_err search_padded(const flat_index *f, const float *q, size_t k, const int64_t *exclude,
+                            size_t n_exclude, sa_hit *out, size_t *found) {
+    sa_topk top;
+    sa_topk_init(&top, out, k);
+    size_t nparts = f->count / PART_ROWS, threads = (size_t)sa_index_threads();
+    nparts = nparts < threads ? nparts : threads;
+    if (nparts <= 1) {
+        scan_rows(f, q, 0, f->count, exclude, n_exclude, &top);
+        *found = sa_topk_finish(&top);
+        return SA_OK;
+    }
+    scan_job j = {f, q, k, exclude, n_exclude, malloc(nparts * k * sizeof(sa_hit)), malloc(nparts * sizeof(size_t))};
+    sa_err err = j.hits && j.found ? sa_index_parallel(nparts, scan_part, &j)
+                                   : sa_error_set(SA_ERR_NOMEM, "search of %zu hits", k);
+    for (size_t p = 0; !err && p < nparts; p++)
+        for (size_t i = 0; i < j.found[p]; i++)
+            if (sa_topk_wants(&top, j.hits[p * k + i].score))
+                sa_topk_push(&top, j.hits[p * k + i].id, j.hits[p * k + i].score);
+    free(j.hits);
+    free(j.found);
+    *found = err ? 0 : sa_topk_finish(&top);
+    return err;
+}
+
 static sa_err flat_search(const sa_index *idx, const float *query, size_t k, const int64_t *exclude,
                           size_t n_exclude, const sa_search_params *params, sa_hit *out, size_t *found) {
     (void)params; /* an exact scan has nothing to tune */
@@ -113,29 +187,143 @@ static sa_err flat_search(const sa_index *idx, const float *query, size_t k, con
     *found = 0;
     if (f->count == 0)
         return SA_OK;
-    /* the kernels read the query with aligned loads, padding included */
-    float *q = aligned_alloc(64, f->stride * sizeof(float));
+    float *q = sa_index_padded_query(query, idx->dim, f->stride);
     if (!q)
         return sa_error_set(SA_ERR_NOMEM, "search query");
-    memcpy(q, query, (size_t)idx->dim * sizeof(float));
-    memset(q + idx->dim, 0, (f->stride - (size_t)idx->dim) * sizeof(float));
-    sa_topk top;
-    sa_topk_init(&top, out, k < f->count ? k : f->count);
-    float scores[BLOCK_ROWS];
-    for (size_t start = 0; start < f->count; start += BLOCK_ROWS) {
-        size_t n = f->count - start < BLOCK_ROWS ? f->count - start : BLOCK_ROWS;
-        /* whole kernel steps: the rows past count are zero and within cap */
-        size_t scan = (n + SA_SCAN_ROWS - 1) / SA_SCAN_ROWS * SA_SCAN_ROWS;
-        sa_scan_dot(q, f->rows + start * f->stride, scan, f->stride, scores);
+    sa_err err = search_padded(f, q, k < f->count ? k : f->count, exclude, n_exclude, out, found);
+    free(q);
+    return err;
+}
+
+/* ---- batches: a block of rows is read once from memory for every query
+ * of a part, which then scores it from the cache ---- */
+
+enum { BATCH_BLOCK_ROWS = 1024 }; /* 320 KB at 67 dimensions: stays in L2 */
+_Static_assert(BATCH_BLOCK_ROWS % SA_SCAN_ROWS == 0, "blocks hold whole kernel steps");
+
+typedef struct batch_job {
+    const flat_index *f;
+    const float *queries;
+    size_t nq, k;
+    const int64_t *skip;
+    sa_hit *out;
+    size_t *found;
+} batch_job;
+
+static sa_err batch_part(void *ctx, size_t part, size_t nparts) {
+    batch_job *j = ctx;
+    const flat_index *f = j->f;
+    size_t first = j->nq * part / nparts, n = j->nq * (part + 1) / nparts - first;
+    size_t k = j->k < f->count ? j->k : f->count;
+    float *q = aligned_alloc(64, n * f->stride * sizeof *q), *scores = malloc(BATCH_BLOCK_ROWS * sizeof *scores);
+    sa_topk *tops = malloc(n * sizeof *tops);
+    if (!q || !scores || !tops) {
+        free(q);
+        free(scores);
+        free(tops);
+        return sa_error_set(SA_ERR_NOMEM, "batch of %zu queries", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        float *qi = q + i * f->stride;
+        memcpy(qi, j->queries + (first + i) * (size_t)f->base.dim, (size_t)f->base.dim * sizeof *qi);
+        memset(qi + f->base.dim, 0, (f->stride - (size_t)f->base.dim) * sizeof *qi);
+        sa_topk_init(&tops[i], j->out + (first + i) * j->k, k);
+    }
+    for (size_t start = 0; start < f->count; start += BATCH_BLOCK_ROWS) {
+        size_t rows = f->count - start < BATCH_BLOCK_ROWS ? f->count - start : BATCH_BLOCK_ROWS;
+        size_t scan = (rows + SA_SCAN_ROWS - 1) / SA_SCAN_ROWS * SA_SCAN_ROWS;
         for (size_t i = 0; i < n; i++) {
+            const int64_t *skip = j->skip && j->skip[first + i] != -1 ? &j->skip[first + i] : NULL;
+            sa_scan_dot(q + i * f->stride, f->rows + start * f->stride, scan, f->stride, scores);
+            for (size_t r = 0; r < rows; r++)
+                if (sa_topk_wants(&tops[i], scores[r]) && (!skip || f->ids[start + r] != *skip))
+                    sa_topk_push(&tops[i], f->ids[start + r], scores[r]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        j->found[first + i] = sa_topk_finish(&tops[i]);
+    free(q);
+    free(scores);
+    free(tops);
+    return SA_OK;
+}
+
+static sa_err flat_search_batch(const sa_index *idx, const float *queries, size_t nq, size_t k, const int64_t *skip,
+                                const sa_search_params *params, sa_hit *out, size_t *found) {
+    const flat_index *f = flat_of(idx);
+    size_t threads = (size_t)sa_index_threads();
+    if (f->count == 0 || nq < threads) { /* few queries: each scan is split over the threads instead */
+        sa_err err = SA_OK;
+        for (size_t i = 0; !err && i < nq; i++) {
+            int has_skip = skip && skip[i] != -1;
+            err = flat_search(idx, queries + i * (size_t)idx->dim, k, has_skip ? &skip[i] : NULL, has_skip, params,
+                              out + i * k, &found[i]);
+        }
+        return err;
+    }
+    batch_job j = {f, queries, nq, k, skip, out, found};
+    return sa_index_parallel(threads, batch_part, &j);
+}
+
+/* ---- range: every row above a score ---- */
+
+static int cmp_hit(const void *a, const void *b) {
+    const sa_hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static sa_err flat_search_range(const sa_index *idx, const float *query, float min_score, const int64_t *exclude,
+                                size_t n_exclude, const sa_search_params *params, sa_hit **out, size_t *found) {
+    (void)params;
+    const flat_index *f = flat_of(idx);
+    float *q = sa_index_padded_query(query, idx->dim, f->stride);
+    if (!q)
+        return sa_error_set(SA_ERR_NOMEM, "search query");
+    float scores[BLOCK_ROWS];
+    sa_hit *hits = NULL;
+    size_t n = 0, cap = 0;
+    sa_err err = SA_OK;
+    for (size_t start = 0; !err && start < f->count; start += BLOCK_ROWS) {
+        size_t rows = f->count - start < BLOCK_ROWS ? f->count - start : BLOCK_ROWS;
+        sa_scan_dot(q, f->rows + start * f->stride, (rows + SA_SCAN_ROWS - 1) / SA_SCAN_ROWS * SA_SCAN_ROWS,
+                    f->stride, scores);
+        for (size_t i = 0; !err && i < rows; i++) {
             int64_t id = f->ids[start + i];
-            if (sa_topk_wants(&top, scores[i]) && !sa_index_excluded(exclude, n_exclude, id))
-                sa_topk_push(&top, id, scores[i]);
+            if (scores[i] < min_score || sa_index_excluded(exclude, n_exclude, id))
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                sa_hit *more = realloc(hits, cap * sizeof *more);
+                if (!more) {
+                    err = sa_error_set(SA_ERR_NOMEM, "%zu hits", cap);
+                    break;
+                }
+                hits = more;
+            }
+            hits[n++] = (sa_hit){id, scores[i]};
         }
     }
     free(q);
-    *found = sa_topk_finish(&top);
+    if (err) {
+        free(hits);
+        return err;
+    }
+    if (n > 1) /* hits is NULL when none */
+        qsort(hits, n, sizeof *hits, cmp_hit);
+    *out = hits;
+    *found = n;
     return SA_OK;
+}
+
+static void flat_info(const sa_index *idx, sa_index_info *out) {
+    const flat_index *f = flat_of(idx);
+    out->stored = f->count;
+    out->memory_bytes = f->cap * (f->stride * sizeof(float) + sizeof(int64_t)) +
+                        (f->map.table ? (f->map.mask + 1) * sizeof(sa_idmap_entry) : 0);
+    snprintf(out->detail, sizeof out->detail, "exact scan (%s), rows of %zu floats",
+             sa_scan_path_name(sa_scan_current()), f->stride);
 }
 
 static sa_err flat_save(const sa_index *idx, sa_ixwriter *w) {
@@ -170,6 +358,9 @@ static const sa_index_ops flat_ops = {
     .remove = flat_remove,
     .get = flat_get,
     .search = flat_search,
+    .search_batch = flat_search_batch,
+    .search_range = flat_search_range,
+    .info = flat_info,
     .is_trained = flat_is_trained,
     .train = NULL, /* never untrained */
     .set_param = flat_set_param,

@@ -12,8 +12,8 @@ size_t sa_scan_stride(int dim) {
     return ((size_t)dim + SA_SCAN_ALIGN - 1) / SA_SCAN_ALIGN * SA_SCAN_ALIGN;
 }
 
-/* Portable C: 16 independent lanes per row, which the compiler can vectorise
- * without reassociating (the AVX-512 kernel sums the same way). */
+/* Portable C: 8 independent lanes per row, which the compiler can vectorise
+ * without reassociating (the AVX2 kernel sums the same way). */
 static void dot_portable(const float *q, const float *rows, size_t n, size_t stride, float *scores) {
     for (size_t i = 0; i < n; i++) {
         const float *r = rows + i * stride;
@@ -63,19 +63,25 @@ __attribute__((target("avx512f"), always_inline)) static inline __m256 fold512(_
     return _mm256_add_ps(_mm512_castps512_ps256(v), hi);
 }
 
-__attribute__((target("avx512f"))) static void dot_avx512(const float *q, const float *rows, size_t n,
+/* Sixteen floats at a time, then the eight left when the stride is an odd
+ * multiple of eight (rows and queries are only 32-byte aligned: unaligned
+ * 512-bit loads). */
+__attribute__((target("avx512f,fma"))) static void dot_avx512(const float *q, const float *rows, size_t n,
                                                            size_t stride, float *scores) {
+    size_t wide = stride / 16 * 16;
     for (size_t i = 0; i < n; i += SA_SCAN_ROWS) {
         const float *r = rows + i * stride;
-        __m512 acc[SA_SCAN_ROWS];
+        __m256 sum[SA_SCAN_ROWS];
         for (int k = 0; k < SA_SCAN_ROWS; k++) {
-            acc[k] = _mm512_setzero_ps();
-            for (size_t j = 0; j < stride; j += 16)
-                acc[k] = _mm512_fmadd_ps(_mm512_load_ps(q + j), _mm512_load_ps(r + (size_t)k * stride + j), acc[k]);
+            const float *row = r + (size_t)k * stride;
+            __m512 acc = _mm512_setzero_ps();
+            for (size_t j = 0; j < wide; j += 16)
+                acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + j), _mm512_loadu_ps(row + j), acc);
+            sum[k] = fold512(acc);
+            if (wide < stride)
+                sum[k] = _mm256_fmadd_ps(_mm256_load_ps(q + wide), _mm256_load_ps(row + wide), sum[k]);
         }
-        _mm256_storeu_ps(scores + i, reduce8x8(fold512(acc[0]), fold512(acc[1]), fold512(acc[2]),
-                                               fold512(acc[3]), fold512(acc[4]), fold512(acc[5]),
-                                               fold512(acc[6]), fold512(acc[7])));
+        _mm256_storeu_ps(scores + i, reduce8x8(sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], sum[7]));
     }
 }
 
@@ -87,7 +93,7 @@ static atomic_int current_path = -1;
 static int cpu_has(sa_scan_path path) {
     __builtin_cpu_init();
     switch (path) {
-    case SA_SCAN_AVX512: return __builtin_cpu_supports("avx512f");
+    case SA_SCAN_AVX512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
     case SA_SCAN_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case SA_SCAN_PORTABLE: return 1;
     }

@@ -1,8 +1,10 @@
 /* scan.h: inner products of one query against many rows, with runtime CPU dispatch.
  *
- * Rows are stored with a stride that is a multiple of SA_SCAN_ALIGN floats,
- * 64-byte aligned, their padding zeroed, and the row count handed to a
- * kernel is a multiple of SA_SCAN_ROWS, so no kernel has a remainder loop.
+ * Rows are stored with a stride that is a multiple of SA_SCAN_ALIGN floats
+ * (so 32-byte aligned in a 64-byte aligned block), their padding zeroed,
+ * and the row count handed to a kernel is a multiple of SA_SCAN_ROWS, so
+ * no kernel has a remainder loop. Eight floats, not sixteen: a 67-d row
+ * takes 72 floats instead of 80, and an exact scan is bound by memory.
  * Every path sums each row in independent lanes and then reduces them, so
  * the paths agree to float rounding. The path is chosen once, at first
  * use: the best the CPU supports, or the one named by the environment
@@ -14,7 +16,7 @@
 
 #include "soundalike/error.h"
 
-enum { SA_SCAN_ALIGN = 16, SA_SCAN_ROWS = 8 };
+enum { SA_SCAN_ALIGN = 8, SA_SCAN_ROWS = 8 };
 
 typedef enum sa_scan_path {
     SA_SCAN_PORTABLE = 0,
@@ -26,7 +28,7 @@ typedef enum sa_scan_path {
 size_t sa_scan_stride(int dim);
 
 /* scores[i] = <q, rows + i*stride> for i < n; n is a multiple of
- * SA_SCAN_ROWS; q and rows are 64-byte aligned and stride floats long. */
+ * SA_SCAN_ROWS; q and rows are 32-byte aligned and stride floats long. */
 void sa_scan_dot(const float *q, const float *rows, size_t n, size_t stride, float *scores);
 
 /* The path in use (resolving it on first call). */

@@ -2,8 +2,13 @@
  *
  * The store is the system of record; an index file is a cache of one
  * profile's vectors. It is trusted only when its metadata in the store
- * matches (profile, dimension, count, vector generation) and the file's
- * checksum matches the one recorded; otherwise it is rebuilt. */
+ * matches (profile, file, dimension) and the file's checksum and size
+ * match the ones recorded. A trusted file behind the store catches up from
+ * the store's list of vectors changed since its generation; a file that
+ * cannot be trusted, or that catching up would leave poor, is rebuilt.
+ * Every build measures recall@10 on the library's own tracks and tunes the
+ * approximate types until it reaches 0.99. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +19,13 @@
 #include "soundalike/profile.h"
 
 #define INDEX_NAME "music_library"
+#define RECALL_TARGET 0.99
+/* the exact scan while it reads no more than this per query */
+#define AUTO_FLAT_MAX_BYTES ((size_t)32 << 20)
+/* an approximate index rebuilt rather than caught up past these shares */
+#define CATCH_UP_MAX_SHARE 0.5
+#define DEAD_MAX_SHARE 0.2
+enum { RECALL_QUERIES = 1000 };
 
 sa_err sa_library_store_vectors(sa_store *s, int64_t track_id, const sa_features *f) {
     size_t n;
@@ -58,10 +70,53 @@ sa_err sa_library_profile(sa_store *s, const char **profile) {
     return SA_OK;
 }
 
+const char *sa_library_index_auto_type(int dim, size_t count) {
+    return (double)dim * sizeof(float) * (double)count <= (double)AUTO_FLAT_MAX_BYTES ? "flat" : "ivf";
+}
+
+static bool is_auto(const char *type) { return !type || !*type || strcmp(type, "auto") == 0; }
+
+/* Types whose search setting trades speed for recall while they keep full
+ * vectors: tuned to the recall target (compressed types could not reach
+ * it, and a factory string is the expert's own choice). */
+static bool tunable(const char *type) {
+    return strcmp(type, "ivf") == 0 || strcmp(type, "faiss-ivf") == 0 || strcmp(type, "hnsw") == 0;
+}
+
+/* Types whose stored vectors are the vectors given, bit for bit. */
+static bool keeps_vectors(const char *type) { return strcmp(type, "flat") == 0 || tunable(type); }
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A new index of type over n vectors, tuned (or measured) against exact search. */
+static sa_err make_index(const char *type, int dim, const int64_t *ids, const float *data, size_t n, sa_index **out,
+                         double *recall) {
+    sa_index *idx = NULL;
+    sa_err err = sa_index_new(type, dim, n, &idx);
+    if (!err)
+        err = sa_index_build(idx, ids, data, n);
+    if (!err)
+        err = sa_index_tune(idx, ids, data, n, RECALL_QUERIES, tunable(type) ? RECALL_TARGET : 0, recall);
+    if (err) {
+        sa_index_free(idx);
+        return err;
+    }
+    *out = idx;
+    return SA_OK;
+}
+
+/* Saves idx to meta->file and records meta with the file's checksum. */
+static sa_err save_recorded(sa_store *s, const sa_index *idx, sa_index_meta *meta) {
+    sa_err err = sa_index_save(idx, meta->file, meta->checksum);
+    if (!err) {
+        meta->count = (int64_t)sa_index_count(idx);
+        err = sa_store_index_meta_put(s, meta);
+    }
+    return err;
 }
 
 sa_err sa_library_index_build(sa_store *s, const char *profile_name, const char *type, const char *path,
@@ -71,7 +126,7 @@ sa_err sa_library_index_build(sa_store *s, const char *profile_name, const char 
         return sa_error_set(SA_ERR_INVALID, "no vector profile named '%s'", profile_name);
     double t0 = now_s();
     sa_index_meta meta = {.dim = profile->dim, .recall_at_10 = -1};
-    /* the generation is read first, so a vector written during the build makes the index stale */
+    /* the generation is read first, so a vector written during the build is caught up later */
     sa_err err = sa_store_vectors_generation(s, profile->name, &meta.generation);
     int64_t *ids = NULL;
     float *data = NULL;
@@ -79,30 +134,27 @@ sa_err sa_library_index_build(sa_store *s, const char *profile_name, const char 
     sa_index *idx = NULL;
     if (!err)
         err = sa_store_vectors_load(s, profile->name, profile->dim, &ids, &data, &n);
+    const char *chosen = is_auto(type) ? sa_library_index_auto_type(profile->dim, n) : type;
     if (!err)
-        err = sa_index_new(type, profile->dim, n, &idx);
-    if (!err)
-        err = sa_index_build(idx, ids, data, n);
+        err = make_index(chosen, profile->dim, ids, data, n, &idx, &meta.recall_at_10);
     free(ids);
     free(data);
-    if (!err)
-        err = sa_index_save(idx, path, meta.checksum);
     if (!err) {
         snprintf(meta.name, sizeof meta.name, "%s", INDEX_NAME);
         snprintf(meta.profile, sizeof meta.profile, "%s", profile->name);
         snprintf(meta.type, sizeof meta.type, "%s", sa_index_type(idx));
+        snprintf(meta.requested, sizeof meta.requested, "%s", is_auto(type) ? "auto" : "");
         snprintf(meta.file, sizeof meta.file, "%s", path);
-        meta.count = (int64_t)sa_index_count(idx);
         meta.build_time_s = now_s() - t0;
         meta.built_at = (int64_t)time(NULL);
-        err = sa_store_index_meta_put(s, &meta);
+        err = save_recorded(s, idx, &meta);
     }
     if (err) {
         sa_index_free(idx);
         return err;
     }
-    sa_log_info("index of %lld %s vectors built in %.3f s", (long long)meta.count, profile->name,
-                meta.build_time_s);
+    sa_log_info("%s index of %lld %s vectors built in %.3f s (recall@10 %.4f)", meta.type, (long long)meta.count,
+                profile->name, meta.build_time_s, meta.recall_at_10);
     if (meta_out)
         *meta_out = meta;
     if (out)
@@ -112,25 +164,22 @@ sa_err sa_library_index_build(sa_store *s, const char *profile_name, const char 
     return SA_OK;
 }
 
-/* Why the recorded index cannot be used as it is, or NULL when it can. */
-static const char *stale_reason(sa_store *s, const sa_profile *profile, const char *path,
-                                const sa_index_meta *meta, sa_err *err) {
-    int64_t generation = 0;
-    *err = sa_store_vectors_generation(s, profile->name, &generation);
-    if (*err)
-        return NULL;
+/* Why the recorded index cannot serve this profile from path, or NULL when it can. */
+static const char *mismatch(const sa_profile *profile, const char *path, const sa_index_meta *meta,
+                            int64_t generation) {
     if (strcmp(meta->profile, profile->name) != 0)
         return "it holds another profile";
     if (strcmp(meta->file, path) != 0)
         return "it was saved elsewhere";
     if (meta->dim != profile->dim)
         return "its dimension differs from the profile's";
-    if (meta->generation != generation)
-        return "vectors changed since it was built";
+    if (meta->generation > generation)
+        return "it is newer than the store (was the store restored?)";
     return NULL;
 }
 
-/* Loads path and checks the file against meta; NULL with *idx set when it matches. */
+/* Loads path and checks the file against meta; NULL with *idx set when it
+ * matches, else why not (the text lives until the next error). */
 static const char *load_checked(const char *path, const sa_index_meta *meta, sa_index **idx) {
     char checksum[72];
     if (sa_index_load(path, idx, checksum) != SA_OK)
@@ -147,34 +196,200 @@ static const char *load_checked(const char *path, const sa_index_meta *meta, sa_
     return why;
 }
 
+/* Why catching up with these changes would leave a poor index, before
+ * they are applied (target: the stored count after them); NULL when fine. */
+static const char *poor_before(const sa_index *idx, const sa_index_meta *meta, const sa_vector_changes *ch,
+                               int64_t target) {
+    sa_index_info info;
+    if (sa_index_info_get(idx, &info) != SA_OK)
+        return "its statistics cannot be read";
+    bool approximate = strcmp(sa_index_type(idx), "flat") != 0;
+    double size = info.count > 0 ? (double)info.count : 1;
+    if (approximate && (double)(ch->n_put + ch->n_gone) > CATCH_UP_MAX_SHARE * size)
+        return "more than half of it changed";
+    if (info.trained_for > 0 && (double)target > 2.0 * (double)info.trained_for)
+        return "the library grew past twice the size its lists were trained for";
+    if (strcmp(meta->requested, "auto") == 0 &&
+        strcmp(sa_library_index_auto_type(meta->dim, (size_t)target), sa_index_type(idx)) != 0)
+        return "the library's size now calls for another type";
+    return NULL;
+}
+
+/* Applies the changes to idx; NOT_FOUND on a removal is an id never indexed. */
+static sa_err apply_changes(sa_index *idx, const sa_vector_changes *ch) {
+    for (size_t i = 0; i < ch->n_gone; i++) {
+        sa_err err = sa_index_remove(idx, ch->gone_ids[i]);
+        if (err && err != SA_ERR_NOT_FOUND)
+            return err;
+    }
+    return sa_index_add(idx, ch->put_ids, ch->put_data, ch->n_put);
+}
+
+/* Brings idx (loaded as meta records it) up to date with the store and
+ * saves it; *why is set instead when it should be rebuilt. */
+static sa_err catch_up(sa_store *s, const sa_profile *profile, sa_index_meta *meta, sa_index *idx, const char **why) {
+    sa_vector_changes ch;
+    int64_t target = 0;
+    sa_err err = sa_store_vectors_changed_since(s, profile->name, profile->dim, meta->generation, &ch);
+    if (!err)
+        err = sa_store_vectors_count(s, profile->name, &target);
+    if (!err && !(*why = poor_before(idx, meta, &ch, target)))
+        err = apply_changes(idx, &ch);
+    sa_index_info info;
+    if (!err && !*why && (err = sa_index_info_get(idx, &info)) == SA_OK) {
+        if ((int64_t)info.count != target)
+            *why = "it would not match the store after catching up";
+        else if ((double)(info.stored - info.count) > DEAD_MAX_SHARE * (double)info.stored)
+            *why = "more than a fifth of what it holds is removed vectors";
+    }
+    if (!err && !*why) {
+        size_t put = ch.n_put, gone = ch.n_gone;
+        meta->generation = ch.generation;
+        err = save_recorded(s, idx, meta);
+        if (!err)
+            sa_log_info("%s index caught up: %zu vectors added or replaced, %zu removed", meta->type, put, gone);
+    }
+    sa_vector_changes_clear(&ch);
+    return err;
+}
+
+/* What a rebuild builds: what was asked for last time, for this profile. */
+static const char *rebuild_type(const sa_index_meta *meta, bool recorded, const sa_profile *profile) {
+    if (!recorded || strcmp(meta->profile, profile->name) != 0)
+        return "auto";
+    return meta->requested[0] ? meta->requested : meta->type;
+}
+
 sa_err sa_library_index_open(sa_store *s, const char *profile_name, const char *path, sa_index **out,
                              int *rebuilt) {
     const sa_profile *profile = sa_profile_find(profile_name);
     if (!profile)
         return sa_error_set(SA_ERR_INVALID, "no vector profile named '%s'", profile_name);
     sa_index_meta meta = {0};
-    const char *why = NULL;
+    int64_t generation = 0;
     sa_err err = sa_store_index_meta_get(s, INDEX_NAME, &meta);
-    int recorded = err == SA_OK;
-    if (err == SA_ERR_NOT_FOUND)
-        why = "none was built yet", err = SA_OK;
-    else if (err)
+    bool recorded = err == SA_OK;
+    if (err && err != SA_ERR_NOT_FOUND)
         return err;
-    if (!why)
-        why = stale_reason(s, profile, path, &meta, &err);
+    err = sa_store_vectors_generation(s, profile->name, &generation);
     if (err)
         return err;
+    const char *why = recorded ? mismatch(profile, path, &meta, generation) : "none was built yet";
     sa_index *idx = NULL;
     if (!why)
         why = load_checked(path, &meta, &idx);
+    int how = SA_INDEX_LOADED;
+    if (!why && meta.generation != generation) {
+        err = catch_up(s, profile, &meta, idx, &why);
+        how = SA_INDEX_UPDATED;
+    }
+    if (!err && why) {
+        char reason[256]; /* the next error would overwrite a detail */
+        snprintf(reason, sizeof reason, "%s", why);
+        sa_index_free(idx);
+        idx = NULL;
+        sa_log_info("rebuilding the %s index: %s", profile->name, reason);
+        err = sa_library_index_build(s, profile->name, rebuild_type(&meta, recorded, profile), path, &idx, NULL);
+        how = SA_INDEX_REBUILT;
+    }
+    if (err) {
+        sa_index_free(idx);
+        return err;
+    }
     if (rebuilt)
-        *rebuilt = why != NULL;
+        *rebuilt = how;
+    *out = idx;
+    return SA_OK;
+}
+
+/* ---- checking ---- */
+
+/* The first stored vector the index lacks or holds differently (exactly,
+ * for types that keep vectors; present, for the others), written to buf;
+ * NULL when the index holds exactly the stored vectors. */
+static const char *first_difference(sa_store *s, const sa_index *idx, const sa_index_meta *meta, char *buf,
+                                    size_t cap) {
+    int64_t *ids = NULL;
+    float *data = NULL, *v = malloc((size_t)meta->dim * sizeof *v);
+    size_t n = 0, dim = (size_t)meta->dim;
+    const char *why = NULL;
+    if (!v || sa_store_vectors_load(s, meta->profile, meta->dim, &ids, &data, &n) != SA_OK)
+        why = "the stored vectors cannot be read";
+    for (size_t i = 0; !why && i < n; i++) {
+        const char *what = NULL;
+        if (sa_index_get(idx, ids[i], v) != SA_OK)
+            what = "is stored but not indexed";
+        else if (keeps_vectors(meta->type) && memcmp(v, data + i * dim, dim * sizeof *v) != 0)
+            what = "has another vector in the index than in the store";
+        if (what) {
+            snprintf(buf, cap, "track %lld %s", (long long)ids[i], what);
+            why = buf;
+        }
+    }
+    if (!why && n != sa_index_count(idx)) {
+        snprintf(buf, cap, "it holds %zu vectors, the store %zu", sa_index_count(idx), n);
+        why = buf;
+    }
+    free(ids);
+    free(data);
+    free(v);
+    return why;
+}
+
+/* Loads the recorded file into out (loaded, info, indexed) and judges it. */
+static void check_file(sa_store *s, sa_library_index_report *out, int64_t generation) {
+    const sa_index_meta *m = &out->meta;
+    sa_index *idx = NULL;
+    char buf[sizeof out->verdict];
+    const char *why = load_checked(m->file, m, &idx);
     if (!why) {
-        *out = idx;
+        out->loaded = true;
+        sa_index_info_get(idx, &out->info);
+        out->indexed = (int64_t)out->info.count;
+        if (m->generation != generation) {
+            snprintf(buf, sizeof buf, "stale: the %s vectors changed since it was saved (generation %lld, now %lld)",
+                     m->profile, (long long)m->generation, (long long)generation);
+            why = buf;
+        } else {
+            why = first_difference(s, idx, m, buf, sizeof buf);
+        }
+    }
+    out->current = why == NULL;
+    snprintf(out->verdict, sizeof out->verdict, "%s", why ? why : "ok");
+    sa_index_free(idx);
+}
+
+sa_err sa_library_index_check(sa_store *s, sa_library_index_report *out) {
+    if (!s || !out)
+        return sa_error_set(SA_ERR_INVALID, "sa_library_index_check: NULL argument");
+    memset(out, 0, sizeof *out);
+    sa_store_counts c;
+    sa_err err = sa_store_count_tracks(s, &c);
+    if (err)
+        return err;
+    out->total_files = c.total;
+    out->analyzed_files = c.by_status[SA_TRACK_ANALYZED];
+    err = sa_store_index_meta_get(s, INDEX_NAME, &out->meta);
+    if (err == SA_ERR_NOT_FOUND) {
+        memset(&out->meta, 0, sizeof out->meta);
+        snprintf(out->verdict, sizeof out->verdict, "no index recorded");
         return SA_OK;
     }
-    sa_log_info("rebuilding the %s index: %s", profile->name, why);
-    /* a rebuild keeps the type the user chose last time */
-    return sa_library_index_build(s, profile->name, recorded && meta.type[0] ? meta.type : "flat", path, out,
-                                  NULL);
+    out->recorded = err == SA_OK;
+    int64_t generation = 0;
+    if (!err)
+        err = sa_store_vectors_count(s, out->meta.profile, &out->total_vectors);
+    if (!err)
+        err = sa_store_vectors_generation(s, out->meta.profile, &generation);
+    if (err)
+        return err;
+    out->indexed = out->meta.count;
+    const sa_profile *profile = sa_profile_find(out->meta.profile);
+    if (!profile || profile->dim != out->meta.dim)
+        snprintf(out->verdict, sizeof out->verdict, "it holds %d-dimensional vectors of profile %s, which %s",
+                 out->meta.dim, out->meta.profile, profile ? "has another dimension" : "does not exist");
+    else
+        check_file(s, out, generation);
+    out->coverage = out->analyzed_files > 0 ? 100.0 * (double)out->indexed / (double)out->analyzed_files : 0.0;
+    return SA_OK;
 }

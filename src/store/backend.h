@@ -40,9 +40,13 @@ typedef struct sa_store_ops {
                            size_t *n);
     sa_err (*vectors_count)(sa_store *s, const char *profile, int64_t *count);
     sa_err (*vectors_generation)(sa_store *s, const char *profile, int64_t *generation);
+    sa_err (*vectors_changed_since)(sa_store *s, const char *profile, int dim, int64_t since,
+                                    sa_vector_changes *out);
 
     sa_err (*index_meta_put)(sa_store *s, const sa_index_meta *m);
     sa_err (*index_meta_get)(sa_store *s, const char *name, sa_index_meta *out);
+
+    sa_err (*tracks_query)(sa_store *s, const sa_track_query *q, sa_track_fn fn, void *ctx, int64_t *total);
 } sa_store_ops;
 
 struct sa_store {

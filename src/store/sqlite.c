@@ -213,6 +213,7 @@ static const sa_store_ops sq_ops = {
     .track_set_status = sq_track_set_status,
     .tracks_each = sq_tracks_each,
     .count_tracks = sq_count_tracks,
+    .tracks_query = sq_tracks_query,
     .scan_begin = sq_scan_begin,
     .track_seen = sq_track_seen,
     .mark_missing = sq_mark_missing,
@@ -225,6 +226,7 @@ static const sa_store_ops sq_ops = {
     .vectors_load = sq_vectors_load,
     .vectors_count = sq_vectors_count,
     .vectors_generation = sq_vectors_generation,
+    .vectors_changed_since = sq_vectors_changed_since,
     .index_meta_put = sq_index_meta_put,
     .index_meta_get = sq_index_meta_get,
 };

@@ -28,6 +28,7 @@ typedef enum sq_stmt_id {
     SQ_VECTORS_LOAD,
     SQ_VECTORS_GENERATION,
     SQ_VECTORS_COUNT,
+    SQ_VECTORS_CHANGED,
     SQ_INDEX_META_PUT,
     SQ_INDEX_META_GET,
     SQ_STMT_COUNT
@@ -85,6 +86,7 @@ sa_err sq_track_put(sa_store *s, const sa_track *t, int64_t *id);
 sa_err sq_track_set_status(sa_store *s, int64_t id, sa_track_status status, const char *error);
 sa_err sq_tracks_each(sa_store *s, int status, sa_track_fn fn, void *ctx);
 sa_err sq_count_tracks(sa_store *s, sa_store_counts *out);
+sa_err sq_tracks_query(sa_store *s, const sa_track_query *q, sa_track_fn fn, void *ctx, int64_t *total);
 sa_err sq_scan_begin(sa_store *s, int64_t *scan_id);
 sa_err sq_track_seen(sa_store *s, int64_t id, int64_t scan_id);
 sa_err sq_mark_missing(sa_store *s, const char *root, int64_t scan_id, int64_t *count);
@@ -99,6 +101,7 @@ sa_err sq_vector_delete(sa_store *s, int64_t track_id, const char *profile);
 sa_err sq_vectors_load(sa_store *s, const char *profile, int dim, int64_t **ids, float **data, size_t *n);
 sa_err sq_vectors_count(sa_store *s, const char *profile, int64_t *count);
 sa_err sq_vectors_generation(sa_store *s, const char *profile, int64_t *generation);
+sa_err sq_vectors_changed_since(sa_store *s, const char *profile, int dim, int64_t since, sa_vector_changes *out);
 sa_err sq_index_meta_put(sa_store *s, const sa_index_meta *m);
 sa_err sq_index_meta_get(sa_store *s, const char *name, sa_index_meta *out);
 

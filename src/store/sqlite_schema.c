@@ -86,6 +86,66 @@ static const migration migrations[] = {
      "  checksum TEXT NOT NULL,"
      "  file TEXT NOT NULL,"
      "  recall_at_10 REAL);"}, /* NULL when not measured */
+    {"vector changes since a generation",
+     /* Each vector row carries the generation of its last change (its own
+      * write, or its track's status), and a deleted vector leaves a
+      * tombstone, so an index built at generation G catches up by reading
+      * only what is newer than G. Rows written before this migration are
+      * stamped with the current generation: an index older than that sees
+      * them all as changed. */
+     "DROP TRIGGER vectors_insert;"
+     "DROP TRIGGER vectors_update;"
+     "DROP TRIGGER vectors_delete;"
+     "DROP TRIGGER tracks_status_change;"
+     "ALTER TABLE vectors ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE vectors SET generation ="
+     "  coalesce((SELECT g.generation FROM vector_generations g WHERE g.profile = vectors.profile), 0);"
+     "CREATE INDEX vectors_changes ON vectors(profile, generation);"
+     "CREATE TABLE vector_deletions ("
+     "  profile TEXT NOT NULL,"
+     "  track_id INTEGER NOT NULL,"
+     "  generation INTEGER NOT NULL,"
+     "  PRIMARY KEY (profile, track_id));"
+     "CREATE INDEX vector_deletions_changes ON vector_deletions(profile, generation);"
+     /* setting a row's own generation is an update OF generation only, which
+      * fires none of these; no OR IGNORE/REPLACE inside, since the conflict
+      * clause of the statement that fires a trigger overrides those */
+     "CREATE TRIGGER vectors_insert AFTER INSERT ON vectors BEGIN"
+     "  INSERT INTO vector_generations(profile, generation) SELECT NEW.profile, 0"
+     "   WHERE NOT EXISTS (SELECT 1 FROM vector_generations WHERE profile = NEW.profile);"
+     "  UPDATE vector_generations SET generation = generation + 1 WHERE profile = NEW.profile;"
+     "  UPDATE vectors SET generation = (SELECT generation FROM vector_generations WHERE profile = NEW.profile)"
+     "   WHERE track_id = NEW.track_id AND profile = NEW.profile;"
+     "  DELETE FROM vector_deletions WHERE profile = NEW.profile AND track_id = NEW.track_id;"
+     " END;"
+     "CREATE TRIGGER vectors_update AFTER UPDATE OF track_id, profile, dim, data ON vectors BEGIN"
+     "  INSERT INTO vector_generations(profile, generation) SELECT NEW.profile, 0"
+     "   WHERE NOT EXISTS (SELECT 1 FROM vector_generations WHERE profile = NEW.profile);"
+     "  UPDATE vector_generations SET generation = generation + 1 WHERE profile IN (OLD.profile, NEW.profile);"
+     "  DELETE FROM vector_deletions WHERE profile = OLD.profile AND track_id = OLD.track_id;"
+     "  INSERT INTO vector_deletions(profile, track_id, generation)"
+     "   SELECT OLD.profile, OLD.track_id, generation FROM vector_generations WHERE profile = OLD.profile"
+     "   AND (OLD.profile IS NOT NEW.profile OR OLD.track_id IS NOT NEW.track_id);"
+     "  UPDATE vectors SET generation = (SELECT generation FROM vector_generations WHERE profile = NEW.profile)"
+     "   WHERE track_id = NEW.track_id AND profile = NEW.profile;"
+     "  DELETE FROM vector_deletions WHERE profile = NEW.profile AND track_id = NEW.track_id;"
+     " END;"
+     "CREATE TRIGGER vectors_delete AFTER DELETE ON vectors BEGIN"
+     "  UPDATE vector_generations SET generation = generation + 1 WHERE profile = OLD.profile;"
+     "  DELETE FROM vector_deletions WHERE profile = OLD.profile AND track_id = OLD.track_id;"
+     "  INSERT INTO vector_deletions(profile, track_id, generation)"
+     "   SELECT OLD.profile, OLD.track_id, generation FROM vector_generations WHERE profile = OLD.profile;"
+     " END;"
+     "CREATE TRIGGER tracks_status_change AFTER UPDATE OF status ON tracks"
+     " WHEN OLD.status IS NOT NEW.status BEGIN"
+     "  UPDATE vector_generations SET generation = generation + 1"
+     "   WHERE profile IN (SELECT profile FROM vectors WHERE track_id = NEW.id);"
+     "  UPDATE vectors SET generation ="
+     "   (SELECT g.generation FROM vector_generations g WHERE g.profile = vectors.profile)"
+     "   WHERE track_id = NEW.id;"
+     " END;"
+     /* what was asked for ("auto"), when the type was chosen for the user */
+     "ALTER TABLE index_meta ADD COLUMN requested_type TEXT;"},
 };
 
 #define KNOWN_VERSION ((int)(sizeof migrations / sizeof *migrations))

@@ -254,3 +254,195 @@ sa_err sq_mark_missing(sa_store *s, const char *root, int64_t scan_id, int64_t *
     free(low);
     return err;
 }
+
+/* ---- listing ---- */
+
+enum { QUERY_MAX_ARGS = 16 };
+
+/* The SQL of a listing and its arguments, bound in order; the SQL text
+ * holds only fixed pieces, every value a client gave is an argument. */
+typedef struct query_sql {
+    char text[2048];
+    size_t len;
+    int overflow;
+    struct {
+        char kind; /* 't' text, 'd' double, 'i' integer */
+        const char *text;
+        double num;
+        int64_t i;
+    } args[QUERY_MAX_ARGS];
+    int n_args;
+} query_sql;
+
+static void sql_add(query_sql *b, const char *piece) {
+    size_t n = strlen(piece);
+    if (b->len + n >= sizeof b->text) {
+        b->overflow = 1;
+        return;
+    }
+    memcpy(b->text + b->len, piece, n + 1);
+    b->len += n;
+}
+
+static void sql_arg(query_sql *b, char kind, const char *text, double num, int64_t i) {
+    if (b->n_args == QUERY_MAX_ARGS) {
+        b->overflow = 1;
+        return;
+    }
+    b->args[b->n_args].kind = kind;
+    b->args[b->n_args].text = text;
+    b->args[b->n_args].num = num;
+    b->args[b->n_args].i = i;
+    b->n_args++;
+}
+
+/* FROM and WHERE: only the feature groups it filters or sorts by are joined. */
+static void query_from(query_sql *b, const sa_track_query *q) {
+    sql_add(b, " FROM tracks");
+    if (q->bpm_min > 0 || q->bpm_max > 0 || q->order == SA_ORDER_BPM)
+        sql_add(b, " LEFT JOIN features r ON r.track_id = tracks.id AND r.analyzer = 'rhythm'");
+    if (q->key || q->scale)
+        sql_add(b, " LEFT JOIN features k ON k.track_id = tracks.id AND k.analyzer = 'tonal'");
+    if (q->tag_rank > 0)
+        sql_add(b, " LEFT JOIN features m ON m.track_id = tracks.id AND m.analyzer = 'musicnn'");
+    sql_add(b, " WHERE 1");
+    if (q->statuses) {
+        sql_add(b, " AND status IN (''");
+        for (int st = SA_TRACK_PENDING; st <= SA_TRACK_MISSING; st++)
+            if (q->statuses & (1u << st)) {
+                sql_add(b, ", ?");
+                sql_arg(b, 't', sa_track_status_name((sa_track_status)st), 0, 0);
+            }
+        sql_add(b, ")");
+    }
+    if (q->text) {
+        sql_add(b, " AND (instr(lower(path), lower(?)) OR instr(lower(coalesce(title, '')), lower(?))"
+                   " OR instr(lower(coalesce(artist, '')), lower(?)) OR instr(lower(coalesce(album, '')), lower(?)))");
+        for (int i = 0; i < 4; i++)
+            sql_arg(b, 't', q->text, 0, 0);
+    }
+    const struct {
+        const char *value, *sql;
+    } texts[] = {{q->artist, " AND instr(lower(coalesce(artist, '')), lower(?))"},
+                 {q->album, " AND instr(lower(coalesce(album, '')), lower(?))"},
+                 {q->key, " AND json_extract(k.data, '$.key') = ?"},
+                 {q->scale, " AND json_extract(k.data, '$.scale') = ?"}};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        if (texts[i].value) {
+            sql_add(b, texts[i].sql);
+            sql_arg(b, 't', texts[i].value, 0, 0);
+        }
+    if (q->bpm_min > 0) {
+        sql_add(b, " AND json_extract(r.data, '$.bpm[0]') >= ?");
+        sql_arg(b, 'd', NULL, q->bpm_min, 0);
+    }
+    if (q->bpm_max > 0) {
+        sql_add(b, " AND json_extract(r.data, '$.bpm[0]') <= ?");
+        sql_arg(b, 'd', NULL, q->bpm_max, 0);
+    }
+    if (q->tag_rank > 0) { /* fewer than tag_rank tags score higher than this one */
+        sql_add(b, " AND m.data IS NOT NULL AND (SELECT count(*) FROM json_each(m.data, '$.tags') e"
+                   " WHERE e.value > json_extract(m.data, '$.tags[' || ? || ']')) < ?");
+        sql_arg(b, 'i', NULL, 0, q->tag);
+        sql_arg(b, 'i', NULL, 0, q->tag_rank);
+    }
+}
+
+static void query_order(query_sql *b, const sa_track_query *q) {
+    static const char *const columns[] = {"tracks.id", "path", "lower(title)", "lower(artist)", "lower(album)",
+                                          "duration_s", "json_extract(r.data, '$.bpm[0]')", "analyzed_at"};
+    const char *dir = q->descending ? " DESC" : "";
+    const char *col = columns[q->order];
+    char piece[256];
+    if (q->order == SA_ORDER_ID)
+        snprintf(piece, sizeof piece, " ORDER BY tracks.id%s", dir);
+    else
+        snprintf(piece, sizeof piece, " ORDER BY %s IS NULL, %s%s, tracks.id%s", col, col, dir, dir);
+    sql_add(b, piece);
+    sql_add(b, " LIMIT ? OFFSET ?");
+    sql_arg(b, 'i', NULL, 0, q->limit > 0 ? q->limit : -1);
+    sql_arg(b, 'i', NULL, 0, q->offset > 0 ? q->offset : 0);
+}
+
+static sa_err prepare_query(sq_store *sq, const query_sql *b, sqlite3_stmt **st) {
+    if (b->overflow)
+        return sa_error_set(SA_ERR_INTERNAL, "a track listing's SQL is too long");
+    if (sqlite3_prepare_v2(sq->db, b->text, -1, st, NULL) != SQLITE_OK)
+        return sq_error(sq, "preparing a track listing");
+    sa_err err = SA_OK;
+    for (int i = 0; i < b->n_args && !err; i++) {
+        char kind = b->args[i].kind;
+        int rc = kind == 't'   ? sqlite3_bind_text(*st, i + 1, b->args[i].text, -1, SQLITE_STATIC)
+                 : kind == 'd' ? sqlite3_bind_double(*st, i + 1, b->args[i].num)
+                               : sqlite3_bind_int64(*st, i + 1, b->args[i].i);
+        if (rc != SQLITE_OK)
+            err = sq_error(sq, "binding a track listing");
+    }
+    if (err) {
+        sqlite3_finalize(*st);
+        *st = NULL;
+    }
+    return err;
+}
+
+static sa_err count_selected(sq_store *sq, const sa_track_query *q, int64_t *total) {
+    query_sql b = {.len = 0};
+    sql_add(&b, "SELECT count(*)");
+    query_from(&b, q);
+    sqlite3_stmt *st;
+    sa_err err = prepare_query(sq, &b, &st);
+    if (err)
+        return err;
+    int row;
+    err = sq_step(sq, st, &row, "counting a track listing");
+    *total = !err && row ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* Reads the selected page into *out (n tracks, malloc'd). */
+static sa_err read_selected(sq_store *sq, const sa_track_query *q, sa_track **out, size_t *n) {
+    query_sql b = {.len = 0};
+    sql_add(&b, "SELECT " TRACK_COLUMNS);
+    query_from(&b, q);
+    query_order(&b, q);
+    sqlite3_stmt *st;
+    sa_err err = prepare_query(sq, &b, &st);
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    int row = 1;
+    while (!err && (err = sq_step(sq, st, &row, "reading a track listing")) == SA_OK && row) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            sa_track *grown = realloc(*out, cap * sizeof *grown);
+            if (!grown) {
+                err = sa_error_set(SA_ERR_NOMEM, "a track listing");
+                break;
+            }
+            *out = grown;
+        }
+        err = read_track(st, &(*out)[*n]);
+        if (!err)
+            (*n)++;
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
+sa_err sq_tracks_query(sa_store *s, const sa_track_query *q, sa_track_fn fn, void *ctx, int64_t *total) {
+    sq_store *sq = sq_of(s);
+    sa_err err = count_selected(sq, q, total);
+    sa_track *page = NULL;
+    size_t n = 0;
+    if (!err)
+        err = read_selected(sq, q, &page, &n);
+    int stop = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!stop)
+            stop = fn(&page[i], ctx);
+        sa_track_clear(&page[i]);
+    }
+    free(page);
+    return err;
+}

@@ -153,6 +153,60 @@ sa_err sq_vectors_generation(sa_store *s, const char *profile, int64_t *generati
     return err;
 }
 
+/* Appends id to the gone list, growing it by doubling. */
+static sa_err push_gone(sa_vector_changes *c, size_t *cap, int64_t id) {
+    if (c->n_gone == *cap) {
+        size_t want = *cap ? *cap * 2 : 256;
+        int64_t *more = realloc(c->gone_ids, want * sizeof *more);
+        if (!more)
+            return sa_error_set(SA_ERR_NOMEM, "loading %zu deleted vector ids", want);
+        c->gone_ids = more;
+        *cap = want;
+    }
+    c->gone_ids[c->n_gone++] = id;
+    return SA_OK;
+}
+
+sa_err sq_vectors_changed_since(sa_store *s, const char *profile, int dim, int64_t since, sa_vector_changes *out) {
+    /* the generation first: whatever the rows show beyond it is re-read next time */
+    sa_err err = sq_vectors_generation(s, profile, &out->generation);
+    if (err)
+        return err;
+    sq_store *sq = sq_of(s);
+    sqlite3_stmt *st;
+    err = sq_stmt(sq, SQ_VECTORS_CHANGED,
+                  "SELECT t.status = 'analyzed', v.track_id, v.dim, v.data FROM vectors v"
+                  " JOIN tracks t ON t.id = v.track_id WHERE v.profile = ?1 AND v.generation > ?2"
+                  " UNION ALL SELECT 0, track_id, NULL, NULL FROM vector_deletions"
+                  " WHERE profile = ?1 AND generation > ?2",
+                  &st);
+    err = err ? err : sq_bind(sq, st, "ti", profile, since);
+    if (err)
+        return err;
+    size_t cap_put = 0, cap_gone = 0;
+    int row;
+    while ((err = sq_step(sq, st, &row, "reading the %s vectors changed since generation %lld", profile,
+                          (long long)since)) == SA_OK &&
+           row) {
+        int64_t id = sqlite3_column_int64(st, 1);
+        const void *blob;
+        if (!sqlite3_column_int(st, 0)) {
+            err = push_gone(out, &cap_gone, id);
+        } else if ((err = row_floats(st, 1, profile, dim, &blob)) == SA_OK &&
+                   (err = grow(&out->put_ids, &out->put_data, &cap_put, out->n_put, dim)) == SA_OK) {
+            out->put_ids[out->n_put] = id;
+            memcpy(out->put_data + out->n_put * (size_t)dim, blob, (size_t)dim * sizeof(float));
+            out->n_put++;
+        }
+        if (err)
+            break;
+    }
+    sq_reset(st);
+    if (err)
+        sa_vector_changes_clear(out);
+    return err;
+}
+
 /* ---- index metadata ---- */
 
 sa_err sq_index_meta_put(sa_store *s, const sa_index_meta *m) {
@@ -160,16 +214,18 @@ sa_err sq_index_meta_put(sa_store *s, const sa_index_meta *m) {
     sqlite3_stmt *st;
     sa_err err = sq_stmt(sq, SQ_INDEX_META_PUT,
                          "INSERT INTO index_meta (name, profile, type, dim, count, generation, build_time_s,"
-                         " built_at, checksum, file, recall_at_10)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, CASE WHEN ?11 >= 0 THEN ?11 END)"
+                         " built_at, checksum, file, recall_at_10, requested_type)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, CASE WHEN ?11 >= 0 THEN ?11 END,"
+                         " nullif(?12, ''))"
                          " ON CONFLICT (name) DO UPDATE SET profile = excluded.profile, type = excluded.type,"
                          " dim = excluded.dim, count = excluded.count, generation = excluded.generation,"
                          " build_time_s = excluded.build_time_s, built_at = excluded.built_at,"
-                         " checksum = excluded.checksum, file = excluded.file, recall_at_10 = excluded.recall_at_10",
+                         " checksum = excluded.checksum, file = excluded.file, recall_at_10 = excluded.recall_at_10,"
+                         " requested_type = excluded.requested_type",
                          &st);
     err = err ? err
-              : sq_bind(sq, st, "tttniidittd", m->name, m->profile, m->type, m->dim, m->count, m->generation,
-                        m->build_time_s, m->built_at, m->checksum, m->file, m->recall_at_10);
+              : sq_bind(sq, st, "tttniidittdt", m->name, m->profile, m->type, m->dim, m->count, m->generation,
+                        m->build_time_s, m->built_at, m->checksum, m->file, m->recall_at_10, m->requested);
     return err ? err : sq_run(sq, st, "storing the metadata of index %s", m->name);
 }
 
@@ -191,7 +247,8 @@ sa_err sq_index_meta_get(sa_store *s, const char *name, sa_index_meta *out) {
     sqlite3_stmt *st;
     sa_err err = sq_stmt(sq, SQ_INDEX_META_GET,
                          "SELECT name, profile, type, dim, count, generation, build_time_s, built_at, checksum,"
-                         " file, coalesce(recall_at_10, -1) FROM index_meta WHERE name = ?",
+                         " file, coalesce(recall_at_10, -1), coalesce(requested_type, '') FROM index_meta"
+                         " WHERE name = ?",
                          &st);
     err = err ? err : sq_bind(sq, st, "t", name);
     if (err)
@@ -210,6 +267,8 @@ sa_err sq_index_meta_get(sa_store *s, const char *name, sa_index_meta *out) {
         err = copy_text(st, 8, out->checksum, sizeof out->checksum, name, "checksum");
     if (!err)
         err = copy_text(st, 9, out->file, sizeof out->file, name, "file");
+    if (!err)
+        err = copy_text(st, 11, out->requested, sizeof out->requested, name, "requested type");
     if (!err) {
         out->dim = sqlite3_column_int(st, 3);
         out->count = sqlite3_column_int64(st, 4);

@@ -146,6 +146,17 @@ sa_err sa_store_tracks_each(sa_store *s, int status, sa_track_fn fn, void *ctx) 
     return s->ops->tracks_each(s, status < 0 ? -1 : status, fn, ctx);
 }
 
+sa_err sa_store_tracks_query(sa_store *s, const sa_track_query *q, sa_track_fn fn, void *ctx, int64_t *total) {
+    if (!s || !q || !fn)
+        return invalid(__func__, "store, query and fn are required");
+    if (q->order < SA_ORDER_ID || q->order > SA_ORDER_ANALYZED_AT)
+        return sa_error_set(SA_ERR_INVALID, "tracks_query: bad order %d", (int)q->order);
+    if (q->tag_rank < 0 || (q->tag_rank > 0 && q->tag < 0))
+        return sa_error_set(SA_ERR_INVALID, "tracks_query: bad tag %d (rank %d)", q->tag, q->tag_rank);
+    int64_t ignored;
+    return s->ops->tracks_query(s, q, fn, ctx, total ? total : &ignored);
+}
+
 sa_err sa_store_count_tracks(sa_store *s, sa_store_counts *out) {
     if (!s || !out)
         return invalid(__func__, "store and out are required");
@@ -263,6 +274,24 @@ sa_err sa_store_vectors_generation(sa_store *s, const char *profile, int64_t *ge
     return s->ops->vectors_generation(s, profile, generation);
 }
 
+sa_err sa_store_vectors_changed_since(sa_store *s, const char *profile, int dim, int64_t since,
+                                      sa_vector_changes *out) {
+    if (!s || !out)
+        return invalid(__func__, "store and out are required");
+    memset(out, 0, sizeof *out);
+    sa_err err = check_vector_args(__func__, profile, dim);
+    return err ? err : s->ops->vectors_changed_since(s, profile, dim, since, out);
+}
+
+void sa_vector_changes_clear(sa_vector_changes *c) {
+    if (!c)
+        return;
+    free(c->put_ids);
+    free(c->put_data);
+    free(c->gone_ids);
+    memset(c, 0, sizeof *c);
+}
+
 /* ---- index metadata ---- */
 
 #define TERMINATED(field) (memchr((field), '\0', sizeof(field)) != NULL)
@@ -271,7 +300,7 @@ sa_err sa_store_index_meta_put(sa_store *s, const sa_index_meta *m) {
     if (!s || !m)
         return invalid(__func__, "store and metadata are required");
     if (!TERMINATED(m->name) || !TERMINATED(m->profile) || !TERMINATED(m->type) || !TERMINATED(m->checksum) ||
-        !TERMINATED(m->file))
+        !TERMINATED(m->file) || !TERMINATED(m->requested))
         return invalid(__func__, "a text field of the index metadata is not terminated");
     if (!m->name[0])
         return invalid(__func__, "the index needs a name");

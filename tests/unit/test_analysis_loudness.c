@@ -1,4 +1,4 @@
-/* test_analysis_loudness.c: the loudness analyzer on EBU Tech 3341/3342 signals. */
+/* test_analysis_loudness.c: the loudness analyzer on EBU Tech 3341/3342 signals, at both qualities. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,18 +10,23 @@
 
 #include "soundalike/descriptors.h"
 
-/* A stretch of 1 kHz sine at a level in dBFS (peak), the same in every channel. */
+/* A stretch of sine at a level in dBFS (peak), the same in every channel. */
 typedef struct segment {
     double seconds;
     double dbfs;
 } segment;
 
-#define BLOCK 1009 /* odd on purpose: blocks never line up with 100 ms steps */
+#define BLOCK 1009 /* odd on purpose: blocks never line up with 100 ms steps, nor with decimation */
 
-/* Streams the segments through the analyzer and leaves its group in f. */
-static void run_segments(const segment *segs, size_t nseg, int rate, int channels, sa_features *f) {
+/* Every case runs at the analyzer's own quality (FAST: decimated from
+ * 44.1 kHz up) and at BEST (every sample). */
+static const sa_resample_quality qualities[] = {SA_RESAMPLE_FAST, SA_RESAMPLE_BEST};
+
+/* Streams the segments (a sine at hz) through the analyzer at quality q and leaves its group in f. */
+static void run_segments_at(const segment *segs, size_t nseg, int rate, int channels, sa_resample_quality q,
+                            double hz, sa_features *f) {
     const sa_analyzer *a = sa_loudness_analyzer();
-    sa_stream_info info = {.native_rate = rate, .channels = channels};
+    sa_stream_info info = {.native_rate = rate, .channels = channels, .quality = q};
     void *state = NULL;
     assert_int_equal(a->start(a->config, &info, &state), SA_OK);
     float *buf = malloc(sizeof(float) * BLOCK * (size_t)channels);
@@ -33,7 +38,7 @@ static void run_segments(const segment *segs, size_t nseg, int rate, int channel
         while (n > 0) {
             size_t frames = n < BLOCK ? (size_t)n : BLOCK;
             for (size_t i = 0; i < frames; i++) {
-                float x = amp * (float)sin(2.0 * M_PI * 1000.0 * (double)(t + (int64_t)i) / rate);
+                float x = amp * (float)sin(2.0 * M_PI * hz * (double)(t + (int64_t)i) / rate);
                 for (int c = 0; c < channels; c++)
                     buf[i * (size_t)channels + (size_t)c] = x;
             }
@@ -48,6 +53,10 @@ static void run_segments(const segment *segs, size_t nseg, int rate, int channel
     a->free(state);
 }
 
+static void run_segments(const segment *segs, size_t nseg, int rate, int channels, sa_features *f) {
+    run_segments_at(segs, nseg, rate, channels, sa_loudness_analyzer()->quality, 1000.0, f);
+}
+
 static float get(const sa_features *f, const char *name) {
     float v = NAN;
     assert_int_equal(sa_features_scalar(f, "loudness", name, &v), SA_OK);
@@ -56,18 +65,22 @@ static float get(const sa_features *f, const char *name) {
 }
 
 static void expect_integrated(const segment *segs, size_t n, int rate, int channels, float lufs) {
-    sa_features f = {0};
-    run_segments(segs, n, rate, channels, &f);
-    assert_float_equal(get(&f, "integrated_lufs"), lufs, 0.1f);
-    assert_float_equal(get(&f, "track_gain_db"), SA_LOUDNESS_REFERENCE_LUFS - lufs, 0.1f);
-    sa_features_clear(&f);
+    for (size_t q = 0; q < sizeof qualities / sizeof qualities[0]; q++) {
+        sa_features f = {0};
+        run_segments_at(segs, n, rate, channels, qualities[q], 1000.0, &f);
+        assert_float_equal(get(&f, "integrated_lufs"), lufs, 0.1f);
+        assert_float_equal(get(&f, "track_gain_db"), SA_LOUDNESS_REFERENCE_LUFS - lufs, 0.1f);
+        sa_features_clear(&f);
+    }
 }
 
 static void expect_range(const segment *segs, size_t n, float lu) {
-    sa_features f = {0};
-    run_segments(segs, n, 48000, 2, &f);
-    assert_float_equal(get(&f, "range_lu"), lu, 1.0f); /* Tech 3342 tolerance */
-    sa_features_clear(&f);
+    for (size_t q = 0; q < sizeof qualities / sizeof qualities[0]; q++) {
+        sa_features f = {0};
+        run_segments_at(segs, n, 48000, 2, qualities[q], 1000.0, &f);
+        assert_float_equal(get(&f, "range_lu"), lu, 1.0f); /* Tech 3342 tolerance */
+        sa_features_clear(&f);
+    }
 }
 
 /* Tech 3341 cases 1 and 2: a steady stereo sine reads its own level. */
@@ -101,6 +114,34 @@ static void test_range(void **state) {
     expect_range(c2, 2, 5.0f);
     expect_range(c3, 2, 20.0f);
     expect_range(c4, 5, 15.0f);
+}
+
+/* The analyzer's own quality decimates from 44.1 kHz up; the power of a
+ * tone above the new Nyquist frequency folds into the band below instead
+ * of being lost, so it measures within 0.2 LU of every sample. Rates
+ * below 44.1 kHz are measured whole, and give the same as BEST. */
+static void test_decimation(void **state) {
+    (void)state;
+    assert_int_equal(sa_loudness_analyzer()->quality, SA_RESAMPLE_FAST);
+    const int rates[] = {44100, 48000, 96000, 32000};
+    const double tones[] = {100.0, 3000.0, 9000.0, 15000.0};
+    for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++)
+        for (size_t k = 0; k < sizeof tones / sizeof tones[0]; k++) {
+            if (tones[k] >= 0.45 * rates[r])
+                continue;
+            const segment s[] = {{5, -20}};
+            sa_features fast = {0}, best = {0};
+            run_segments_at(s, 1, rates[r], 2, SA_RESAMPLE_FAST, tones[k], &fast);
+            run_segments_at(s, 1, rates[r], 2, SA_RESAMPLE_BEST, tones[k], &best);
+            float d = get(&fast, "integrated_lufs") - get(&best, "integrated_lufs");
+            if (rates[r] < 44100)
+                assert_float_equal(d, 0.0f, 0.0f);
+            else
+                assert_float_equal(d, 0.0f, 0.2f);
+            assert_float_equal(get(&fast, "sample_peak_dbfs"), get(&best, "sample_peak_dbfs"), 0.0f);
+            sa_features_clear(&fast);
+            sa_features_clear(&best);
+        }
 }
 
 /* A mono file is as loud as its stereo copy (dual mono). */
@@ -158,7 +199,8 @@ static void test_bad_input(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_steady_sine),     cmocka_unit_test(test_gating),
-        cmocka_unit_test(test_range),           cmocka_unit_test(test_mono_as_dual_mono),
+        cmocka_unit_test(test_range),           cmocka_unit_test(test_decimation),
+        cmocka_unit_test(test_mono_as_dual_mono),
         cmocka_unit_test(test_peak),            cmocka_unit_test(test_silence_and_short),
         cmocka_unit_test(test_bad_input),
     };

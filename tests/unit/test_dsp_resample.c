@@ -1,4 +1,4 @@
-/* test_dsp_resample.c: the kaiser_best resampler against the tagger's reference audio and known signals. */
+/* test_dsp_resample.c: the resampler: kaiser_best against the tagger's reference audio, both qualities on known signals. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,10 +15,11 @@
 
 #define EXAMPLES "models/musicnn/examples/"
 
-/* Resamples x (n samples) feeding blocks of `block` samples; returns the malloc'd output and its length. */
-static float *resample_all(int in_rate, int out_rate, const float *x, size_t n, size_t block, size_t *out_n) {
+/* Resamples x (n samples) at quality q feeding blocks of `block` samples; returns the malloc'd output and its length. */
+static float *resample_q(int in_rate, int out_rate, sa_resample_quality q, const float *x, size_t n, size_t block,
+                         size_t *out_n) {
     sa_resampler *r;
-    assert_int_equal(sa_resampler_new(in_rate, out_rate, &r), SA_OK);
+    assert_int_equal(sa_resampler_new_quality(in_rate, out_rate, q, &r), SA_OK);
     size_t cap = sa_resampler_max_output(r, block), total = 0, got;
     float *out = malloc(((size_t)((double)n * out_rate / in_rate) + cap) * sizeof(float));
     assert_non_null(out);
@@ -34,6 +35,10 @@ static float *resample_all(int in_rate, int out_rate, const float *x, size_t n, 
     sa_resampler_free(r);
     *out_n = total;
     return out;
+}
+
+static float *resample_all(int in_rate, int out_rate, const float *x, size_t n, size_t block, size_t *out_n) {
+    return resample_q(in_rate, out_rate, SA_RESAMPLE_BEST, x, n, block, out_n);
 }
 
 static float *read_f32(const char *path, size_t *n) {
@@ -97,7 +102,8 @@ static void test_matches_reference(void **state) {
     free(ref);
 }
 
-/* Feeding one sample at a time gives the same samples as one big block. */
+/* At either quality, feeding one sample at a time gives the same samples
+ * as one big block, and ceil(n * out / in) of them. */
 static void test_block_size_invariant(void **state) {
     (void)state;
     char path[4096];
@@ -105,17 +111,68 @@ static void test_block_size_invariant(void **state) {
     tu_shared_path(path, sizeof path, EXAMPLES "joram-moments_of_clarity-08-solipsism-59-88.16k.f32");
     float *x = read_f32(path, &n);
     n = 40000;
-    const int rates[][2] = {{16000, 44100}, {16000, 11025}, {16000, 8000}};
-    for (size_t k = 0; k < 3; k++) {
-        float *a = resample_all(rates[k][0], rates[k][1], x, n, n, &n1);
-        float *b = resample_all(rates[k][0], rates[k][1], x, n, 1, &n2);
-        assert_int_equal(n1, n2);
-        assert_int_equal(n1, (size_t)ceil((double)n * rates[k][1] / rates[k][0]));
-        assert_memory_equal(a, b, n1 * sizeof(float));
-        free(a);
-        free(b);
-    }
+    const int rates[][2] = {{16000, 44100}, {16000, 11025}, {16000, 8000}, {16000, 22050}, {16000, 15999}};
+    const sa_resample_quality qs[] = {SA_RESAMPLE_BEST, SA_RESAMPLE_FAST};
+    for (size_t q = 0; q < 2; q++)
+        for (size_t k = 0; k < sizeof rates / sizeof rates[0]; k++) {
+            float *a = resample_q(rates[k][0], rates[k][1], qs[q], x, n, n, &n1);
+            float *b = resample_q(rates[k][0], rates[k][1], qs[q], x, n, 1, &n2);
+            assert_int_equal(n1, n2);
+            assert_int_equal(n1, (size_t)ceil((double)n * rates[k][1] / rates[k][0]));
+            assert_memory_equal(a, b, n1 * sizeof(float));
+            free(a);
+            free(b);
+        }
     free(x);
+}
+
+/* 0.5 sin(2 pi f t + 0.3) sampled n times at rate. */
+static float *sine(double f, int rate, size_t n) {
+    float *x = malloc(n * sizeof *x);
+    assert_non_null(x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(0.5 * sin(2.0 * M_PI * f * (double)i / rate + 0.3));
+    return x;
+}
+
+/* FAST as resample.h states it: below 0.8 of the lower Nyquist frequency a
+ * sine comes out as the same sine at the output's times (so no delay),
+ * within 1e-4 of its amplitude (1e-3 when the phases are rounded: 44056 Hz
+ * to 22050 Hz is 11025/22028); when downsampling, what lies above 1.2 of
+ * the output's Nyquist frequency comes out 90 dB down or more. */
+static void test_fast_sines(void **state) {
+    (void)state;
+    const int rates[][2] = {{44100, 22050}, {48000, 22050}, {96000, 22050}, {22050, 16000},
+                            {16000, 22050}, {8000, 22050}, {44056, 22050}};
+    for (size_t k = 0; k < sizeof rates / sizeof rates[0]; k++) {
+        const int in = rates[k][0], out = rates[k][1];
+        const double nyquist = 0.5 * (in < out ? in : out), tolerance = in == 44056 ? 1e-3 : 1e-4;
+        const size_t n = (size_t)in / 2;
+        for (double f = 0.05 * nyquist; f <= 0.8 * nyquist; f += 0.075 * nyquist) {
+            float *x = sine(f, in, n);
+            size_t m;
+            float *y = resample_q(in, out, SA_RESAMPLE_FAST, x, n, 4096, &m);
+            double err = 0.0;
+            for (size_t i = 100; i + 100 < m; i++) /* away from the edges */
+                err = fmax(err, fabs(y[i] - 0.5 * sin(2.0 * M_PI * f * (double)i / out + 0.3)));
+            if (err >= 0.5 * tolerance)
+                print_message("%d -> %d Hz, %.0f Hz: error %g\n", in, out, f, err / 0.5);
+            assert_true(err < 0.5 * tolerance);
+            free(x);
+            free(y);
+        }
+        for (double f = 0.6 * out; in > out && f < 0.5 * in; f += 0.02 * in) {
+            float *x = sine(f, in, n);
+            size_t m;
+            float *y = resample_q(in, out, SA_RESAMPLE_FAST, x, n, 4096, &m);
+            double leak = 0.0;
+            for (size_t i = 100; i + 100 < m; i++)
+                leak = fmax(leak, fabs(y[i]));
+            assert_true(leak < 0.5 * pow(10.0, -90.0 / 20.0));
+            free(x);
+            free(y);
+        }
+    }
 }
 
 /* A sine well inside both bands comes out as the same sine at the new rate;
@@ -160,6 +217,7 @@ static void test_identity_and_errors(void **state) {
     sa_resampler *r = NULL;
     assert_int_equal(sa_resampler_new(0, 16000, &r), SA_ERR_INVALID);
     assert_int_equal(sa_resampler_new(16000, -1, &r), SA_ERR_INVALID);
+    assert_int_equal(sa_resampler_new_quality(44100, 22050, (sa_resample_quality)7, &r), SA_ERR_INVALID);
     assert_null(r);
     sa_resampler_free(NULL);
     float in[100], out[100];
@@ -175,16 +233,24 @@ static void test_identity_and_errors(void **state) {
     assert_int_equal(got, 0);
     assert_int_equal(sa_resampler_process(r, in, 100, out, &got), SA_ERR_INVALID);
     sa_resampler_free(r);
-    /* a flush buffer smaller than what is left is refused, not overrun */
-    assert_int_equal(sa_resampler_new(44100, 16000, &r), SA_OK);
-    assert_int_equal(sa_resampler_process(r, in, 100, out, &got), SA_OK);
-    assert_int_equal(sa_resampler_flush(r, out, 1, &got), SA_ERR_RANGE);
-    sa_resampler_free(r);
-    /* an empty stream gives nothing */
-    assert_int_equal(sa_resampler_new(44100, 16000, &r), SA_OK);
-    assert_int_equal(sa_resampler_flush(r, out, 100, &got), SA_OK);
-    assert_int_equal(got, 0);
-    sa_resampler_free(r);
+    for (int q = SA_RESAMPLE_BEST; q <= SA_RESAMPLE_FAST; q++) {
+        /* a flush buffer smaller than what is left is refused, not overrun */
+        assert_int_equal(sa_resampler_new_quality(44100, 16000, (sa_resample_quality)q, &r), SA_OK);
+        assert_int_equal(sa_resampler_process(r, in, 100, out, &got), SA_OK);
+        assert_int_equal(sa_resampler_flush(r, out, 1, &got), SA_ERR_RANGE);
+        sa_resampler_free(r);
+        /* an empty stream gives nothing */
+        assert_int_equal(sa_resampler_new_quality(44100, 16000, (sa_resample_quality)q, &r), SA_OK);
+        assert_int_equal(sa_resampler_flush(r, out, 100, &got), SA_OK);
+        assert_int_equal(got, 0);
+        sa_resampler_free(r);
+        /* equal rates pass through */
+        assert_int_equal(sa_resampler_new_quality(22050, 22050, (sa_resample_quality)q, &r), SA_OK);
+        assert_int_equal(sa_resampler_process(r, in, 100, out, &got), SA_OK);
+        assert_int_equal(got, 100);
+        assert_memory_equal(in, out, sizeof in);
+        sa_resampler_free(r);
+    }
 }
 
 int main(void) {
@@ -192,6 +258,7 @@ int main(void) {
         cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_block_size_invariant),
         cmocka_unit_test(test_sines),
+        cmocka_unit_test(test_fast_sines),
         cmocka_unit_test(test_identity_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

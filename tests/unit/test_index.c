@@ -1,4 +1,6 @@
-/* test_index.c: the index against a brute-force double-precision model, on every scan path. */
+/* test_index.c: the index against a brute-force double-precision model, on
+ * every scan path: the exact scan, our IVF, the FAISS types; search by id,
+ * by threshold and in batches, on one thread and several. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 
 #include <cmocka.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "index/file.h"
@@ -188,7 +191,9 @@ static void test_matches_reference(void **state) {
     }
 }
 
-/* Every path returns the same ranking as the portable one, to float rounding. */
+/* Every path returns the same ranking as the portable one, to float rounding.
+ * It leaves the last path this CPU has in force, so the tests after it run
+ * on the path a real run would choose. */
 static void test_paths_agree(void **state) {
     (void)state;
     rng_state = 2;
@@ -706,7 +711,8 @@ static void test_faiss_types(void **state) {
     faiss_fixture *fx = *state;
     /* ivfpq: 17 sub-quantisers of 4 dimensions after padding 67 to 68 */
     static const faiss_case cases[] = {
-        {"ivf", 0.95}, {"hnsw", 0.95}, {"ivfsq", 0.93}, {"ivfpq", 0.60}, {"Flat", 0.999}, {"IVF64,Flat", 0.85},
+        {"ivf", 0.95},   {"faiss-ivf", 0.95},  {"hnsw", 0.95}, {"ivfsq", 0.93},
+        {"ivfpq", 0.60}, {"Flat", 0.999}, {"IVF64,Flat", 0.85},
     };
     char dir[256], path[512], sum[72], sum2[72];
     assert_non_null(tu_tempdir(dir, sizeof dir));
@@ -753,28 +759,32 @@ static void test_faiss_types(void **state) {
 /* nprobe per query: all lists make IVF-Flat exact; one list loses some. */
 static void test_faiss_nprobe_per_query(void **state) {
     faiss_fixture *fx = *state;
-    sa_index *idx;
-    assert_int_equal(sa_index_new("ivf", 67, fx->m.n, &idx), SA_OK);
-    assert_int_equal(sa_index_build(idx, fx->m.ids, fx->m.vecs, fx->m.n), SA_OK);
-    sa_search_params all = {.nprobe = 1 << 20}, one = {.nprobe = 1};
-    double r_all = recall_at_10(idx, fx->exact, fx->queries, &all);
-    double r_one = recall_at_10(idx, fx->exact, fx->queries, &one);
-    print_message("ivf nprobe=all recall@10 %.3f, nprobe=1 %.3f\n", r_all, r_one);
-    assert_true(r_all >= 0.999);
-    assert_true(r_one < r_all);
-    /* the index's own setting, changed */
-    assert_int_equal(sa_index_set_param(idx, "nprobe", 1), SA_OK);
-    assert_true(recall_at_10(idx, fx->exact, fx->queries, NULL) == r_one);
-    sa_index_free(idx);
+    static const char *types[] = {"ivf", "faiss-ivf"};
+    for (size_t t = 0; t < 2; t++) {
+        sa_index *idx;
+        assert_int_equal(sa_index_new(types[t], 67, fx->m.n, &idx), SA_OK);
+        assert_int_equal(sa_index_build(idx, fx->m.ids, fx->m.vecs, fx->m.n), SA_OK);
+        sa_search_params all = {.nprobe = 1 << 20}, one = {.nprobe = 1};
+        double r_all = recall_at_10(idx, fx->exact, fx->queries, &all);
+        double r_one = recall_at_10(idx, fx->exact, fx->queries, &one);
+        print_message("%s nprobe=all recall@10 %.3f, nprobe=1 %.3f\n", types[t], r_all, r_one);
+        assert_true(r_all >= 0.999);
+        assert_true(r_one < r_all);
+        /* the index's own setting, changed */
+        assert_int_equal(sa_index_set_param(idx, "nprobe", 1), SA_OK);
+        assert_true(recall_at_10(idx, fx->exact, fx->queries, NULL) == r_one);
+        sa_index_free(idx);
+    }
 }
 
-/* Exclusion, replace and removal behave as on the flat index, for each way
- * FAISS holds ids: IVF natively, IndexIDMap2 around "Flat", labels for HNSW. */
+/* Exclusion, replace and removal behave as on the flat index, for our IVF
+ * and each way FAISS holds ids: IVF natively, IndexIDMap2 around "Flat",
+ * labels for HNSW. */
 static void test_faiss_updates(void **state) {
     faiss_fixture *fx = *state;
-    static const char *types[] = {"ivf", "Flat", "hnsw"};
+    static const char *types[] = {"ivf", "faiss-ivf", "Flat", "hnsw"};
     const size_t n = 3000;
-    for (size_t t = 0; t < 3; t++) {
+    for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
         sa_index *idx;
         assert_int_equal(sa_index_new(types[t], 67, n, &idx), SA_OK);
         assert_int_equal(sa_index_build(idx, fx->m.ids, fx->m.vecs, n), SA_OK);
@@ -932,6 +942,480 @@ static void test_faiss_corrupt_body(void **state) {
     tu_rmtree(dir);
 }
 
+/* ---- search by id, by threshold, in batches; statistics; threads ---- */
+
+/* An IVF of m, visiting every list: exact, so the model checks it. */
+static sa_index *ivf_of(const model *m, int nlist) {
+    sa_index *idx;
+    assert_int_equal(sa_index_new("ivf", m->dim, m->n, &idx), SA_OK);
+    if (nlist)
+        assert_int_equal(sa_index_set_param(idx, "nlist", nlist), SA_OK);
+    assert_int_equal(sa_index_build(idx, m->ids, m->vecs, m->n), SA_OK);
+    assert_int_equal(sa_index_set_param(idx, "nprobe", 1 << 20), SA_OK);
+    return idx;
+}
+
+static void test_search_id(void **state) {
+    (void)state;
+    rng_state = 20;
+    model m = model_random(67, 800);
+    sa_index *kinds[2] = {index_of(&m), ivf_of(&m, 0)};
+    for (int t = 0; t < 2; t++) {
+        sa_hit a[10], b[10];
+        size_t na, nb;
+        int64_t other = m.ids[9];
+        assert_int_equal(sa_index_search_id(kinds[t], m.ids[3], 10, &other, 1, NULL, a, &na), SA_OK);
+        int64_t excl[2] = {m.ids[3], other};
+        check_search(kinds[t], &m, m.vecs + 3 * 67, 10, excl, 2);
+        assert_int_equal(sa_index_search(kinds[t], m.vecs + 3 * 67, 10, excl, 2, b, &nb), SA_OK);
+        assert_int_equal(na, nb);
+        for (size_t i = 0; i < na; i++) {
+            assert_true(a[i].id == b[i].id);
+            assert_true(a[i].score == b[i].score);
+        }
+        assert_int_equal(sa_index_search_id(kinds[t], 123, 10, NULL, 0, NULL, a, &na), SA_ERR_NOT_FOUND);
+        assert_int_equal(sa_index_search_id(kinds[t], -1, 10, NULL, 0, NULL, a, &na), SA_ERR_NOT_FOUND);
+        assert_int_equal(sa_index_search_id(kinds[t], m.ids[0], 10, NULL, 0, NULL, NULL, &na), SA_ERR_INVALID);
+        sa_index_free(kinds[t]);
+    }
+    model_free(&m);
+}
+
+/* Every model vector scoring at least t, but those within TOL of t (where
+ * float and double may disagree), must be among the hits; every hit must
+ * score at least t; hits come best first, once each. */
+static void check_range(const sa_index *idx, const model *m, const float *q, float t, const int64_t *excl,
+                        size_t n_excl, int complete) {
+    sa_hit *hits = (sa_hit *)1;
+    size_t found = 99;
+    assert_int_equal(sa_index_search_range(idx, q, t, excl, n_excl, NULL, &hits, &found), SA_OK);
+    if (found == 0)
+        assert_null(hits);
+    for (size_t i = 0; i < found; i++) {
+        assert_true(hits[i].score >= t);
+        assert_false(in_list(excl, n_excl, hits[i].id));
+        long at = model_find(m, hits[i].id);
+        assert_true(at >= 0);
+        assert_true(fabs(hits[i].score - dot_exact(q, m->vecs + (size_t)at * (size_t)m->dim, m->dim)) <= TOL);
+        if (i > 0)
+            assert_true(hits[i].score <= hits[i - 1].score);
+        for (size_t j = 0; j < i; j++)
+            assert_true(hits[j].id != hits[i].id);
+    }
+    for (size_t i = 0; complete && i < m->n; i++) {
+        double s = dot_exact(q, m->vecs + i * (size_t)m->dim, m->dim);
+        if (s < t + TOL || in_list(excl, n_excl, m->ids[i]))
+            continue;
+        int seen = 0;
+        for (size_t j = 0; j < found && !seen; j++)
+            seen = hits[j].id == m->ids[i];
+        assert_true(seen);
+    }
+    free(hits);
+}
+
+static void test_search_range(void **state) {
+    faiss_fixture *fx = *state;
+    sa_index *ivf = ivf_of(&fx->m, 0), *hnsw;
+    assert_int_equal(sa_index_new("hnsw", 67, 0, &hnsw), SA_OK);
+    assert_int_equal(sa_index_build(hnsw, fx->m.ids, fx->m.vecs, fx->m.n), SA_OK);
+    static const float thresholds[] = {0.9f, 0.6f, 0.3f, -2.0f, 2.0f};
+    int64_t excl[] = {fx->m.ids[0], fx->m.ids[5]};
+    for (int q = 0; q < 3; q++) {
+        const float *v = fx->m.vecs + (size_t)q * 67; /* a stored vector: some neighbours are close */
+        for (size_t t = 0; t < sizeof thresholds / sizeof *thresholds; t++) {
+            check_range(fx->exact, &fx->m, v, thresholds[t], excl, 2, 1);
+            check_range(ivf, &fx->m, v, thresholds[t], excl, 2, 1); /* visiting every list */
+            check_range(hnsw, &fx->m, v, thresholds[t], excl, 2, 0);
+        }
+    }
+    sa_hit *hits;
+    size_t found;
+    assert_int_equal(sa_index_search_range(fx->exact, fx->m.vecs, NAN, NULL, 0, NULL, &hits, &found), SA_ERR_INVALID);
+    assert_int_equal(sa_index_search_range(fx->exact, NULL, 0.5f, NULL, 0, NULL, &hits, &found), SA_ERR_INVALID);
+    sa_index_free(ivf);
+    sa_index_free(hnsw);
+}
+
+/* A batch answers as the single searches do, on one thread or several. */
+static void expect_batch_matches(const sa_index *idx, const float *queries, size_t nq, size_t k, int threads) {
+    sa_hit *batch = malloc(nq * k * sizeof *batch), *one = malloc(k * sizeof *one);
+    size_t *found = malloc(nq * sizeof *found);
+    int64_t *skip = malloc(nq * sizeof *skip);
+    assert_non_null(batch);
+    assert_non_null(one);
+    assert_non_null(found);
+    assert_non_null(skip);
+    sa_hit first;
+    size_t n1;
+    for (size_t q = 0; q < nq; q++) { /* every other query leaves out its best hit */
+        assert_int_equal(sa_index_search(idx, queries + q * (size_t)sa_index_dim(idx), 1, NULL, 0, &first, &n1), SA_OK);
+        skip[q] = q % 2 ? first.id : -1;
+    }
+    sa_index_set_threads(threads);
+    assert_int_equal(sa_index_search_batch(idx, queries, nq, k, skip, NULL, batch, found), SA_OK);
+    sa_index_set_threads(1);
+    for (size_t q = 0; q < nq; q++) {
+        size_t n;
+        int has_skip = skip[q] != -1;
+        assert_int_equal(sa_index_search(idx, queries + q * (size_t)sa_index_dim(idx), k, has_skip ? &skip[q] : NULL,
+                                         has_skip, one, &n),
+                         SA_OK);
+        assert_int_equal(found[q], n);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(batch[q * k + i].id == one[i].id);
+            assert_true(batch[q * k + i].score == one[i].score);
+        }
+    }
+    free(batch);
+    free(one);
+    free(found);
+    free(skip);
+}
+
+static void test_search_batch(void **state) {
+    faiss_fixture *fx = *state;
+    sa_index *ivf = ivf_of(&fx->m, 0), *hnsw;
+    assert_int_equal(sa_index_set_param(ivf, "nprobe", 4), SA_OK);
+    assert_int_equal(sa_index_new("hnsw", 67, 0, &hnsw), SA_OK);
+    assert_int_equal(sa_index_build(hnsw, fx->m.ids, fx->m.vecs, fx->m.n), SA_OK);
+    const sa_index *kinds[] = {fx->exact, ivf, hnsw};
+    for (int t = 0; t < 3; t++) {
+        expect_batch_matches(kinds[t], fx->queries, NQ, 10, 1);
+        expect_batch_matches(kinds[t], fx->queries, NQ, 10, 3);
+        expect_batch_matches(kinds[t], fx->queries, 2, 25, 3); /* fewer queries than threads */
+    }
+    /* more hits asked for than there are vectors */
+    model small = model_random(17, 5);
+    sa_index *tiny = index_of(&small);
+    expect_batch_matches(tiny, small.vecs, 5, 8, 2);
+    sa_index_free(tiny);
+    model_free(&small);
+    /* nothing to do, and bad input */
+    size_t found[2] = {9, 9};
+    sa_hit out[20];
+    assert_int_equal(sa_index_search_batch(fx->exact, fx->queries, 0, 10, NULL, NULL, NULL, NULL), SA_OK);
+    assert_int_equal(sa_index_search_batch(fx->exact, fx->queries, 2, 0, NULL, NULL, NULL, found), SA_OK);
+    assert_int_equal(found[0] + found[1], 0);
+    float bad[2 * 67];
+    memcpy(bad, fx->queries, sizeof bad);
+    bad[67 + 5] = NAN;
+    assert_int_equal(sa_index_search_batch(fx->exact, bad, 2, 10, NULL, NULL, out, found), SA_ERR_INVALID);
+    sa_index_free(ivf);
+    sa_index_free(hnsw);
+}
+
+/* One scan of a large flat index split over threads finds what one thread finds. */
+static void test_parallel_scan(void **state) {
+    (void)state;
+    rng_state = 21;
+    model m = model_random(17, 140000); /* over two parts of 65536 rows */
+    sa_index *idx = index_of(&m);
+    float q[17];
+    for (int t = 0; t < 4; t++) {
+        random_unit(q, 17);
+        sa_hit one[50], many[50];
+        size_t n1, n2;
+        int64_t excl = m.ids[100 + t];
+        sa_index_set_threads(1);
+        assert_int_equal(sa_index_search(idx, q, 50, &excl, 1, one, &n1), SA_OK);
+        sa_index_set_threads(3);
+        assert_int_equal(sa_index_search(idx, q, 50, &excl, 1, many, &n2), SA_OK);
+        check_search(idx, &m, q, 50, &excl, 1);
+        assert_int_equal(n1, n2);
+        for (size_t i = 0; i < n1; i++) {
+            assert_true(one[i].id == many[i].id);
+            assert_true(one[i].score == many[i].score);
+        }
+    }
+    sa_index_set_threads(1);
+    sa_index_free(idx);
+    model_free(&m);
+}
+
+static void test_info(void **state) {
+    faiss_fixture *fx = *state;
+    sa_index_info in;
+    assert_int_equal(sa_index_info_get(fx->exact, &in), SA_OK);
+    assert_int_equal(in.count, fx->m.n);
+    assert_int_equal(in.stored, fx->m.n);
+    assert_true(in.memory_bytes >= fx->m.n * (67 * sizeof(float) + sizeof(int64_t)));
+    assert_true(in.memory_bytes < 2 * fx->m.n * (80 * sizeof(float) + sizeof(int64_t)));
+    assert_int_equal(in.nlist + in.nprobe + in.m, 0);
+    assert_non_null(strstr(in.detail, "exact"));
+
+    sa_index *idx;
+    assert_int_equal(sa_index_new("ivf", 67, 0, &idx), SA_OK);
+    assert_int_equal(sa_index_info_get(idx, &in), SA_OK);
+    assert_int_equal(in.nlist + in.count + in.trained_for, 0);
+    assert_int_equal(sa_index_build(idx, fx->m.ids, fx->m.vecs, fx->m.n), SA_OK);
+    assert_int_equal(sa_index_info_get(idx, &in), SA_OK);
+    assert_int_equal(in.nlist, 256); /* 4 sqrt(10000) = 400, at most 10000 / 39 */
+    assert_int_equal(in.nprobe, 32); /* an eighth */
+    assert_int_equal(in.trained_for, fx->m.n);
+    assert_true(in.memory_bytes >= fx->m.n * 67 * sizeof(float));
+    assert_non_null(strstr(in.detail, "IVF256"));
+    sa_index_free(idx);
+
+    assert_int_equal(sa_index_new("hnsw", 67, 0, &idx), SA_OK);
+    assert_int_equal(sa_index_build(idx, fx->m.ids, fx->m.vecs, 2000), SA_OK);
+    assert_int_equal(sa_index_remove(idx, fx->m.ids[0]), SA_OK);
+    assert_int_equal(sa_index_info_get(idx, &in), SA_OK);
+    assert_int_equal(in.count, 1999);
+    assert_int_equal(in.stored, 2000);
+    assert_int_equal(in.m, 32);
+    assert_int_equal(in.ef_search, 64);
+    assert_int_equal(in.ef_construction, 80);
+    assert_true(in.memory_bytes >= 2000 * 67 * sizeof(float));
+    sa_index_free(idx);
+    assert_int_equal(sa_index_info_get(NULL, &in), SA_ERR_INVALID);
+}
+
+/* recall@10 of idx on n of the library's own vectors (each without itself), measured here. */
+static double self_recall(const sa_index *idx, const faiss_fixture *fx, size_t n) {
+    size_t hits = 0;
+    for (size_t q = 0; q < n; q++) {
+        size_t at = q * 37 % fx->m.n, nw, ng;
+        sa_hit want[RK], got[RK];
+        assert_int_equal(sa_index_search(fx->exact, fx->m.vecs + at * 67, RK, &fx->m.ids[at], 1, want, &nw), SA_OK);
+        assert_int_equal(sa_index_search_id(idx, fx->m.ids[at], RK, NULL, 0, NULL, got, &ng), SA_OK);
+        for (size_t i = 0; i < ng; i++)
+            for (size_t j = 0; j < nw; j++)
+                hits += got[i].id == want[j].id;
+    }
+    return (double)hits / (double)(n * RK);
+}
+
+static void test_tune(void **state) {
+    faiss_fixture *fx = *state;
+    double r;
+    sa_index_info in;
+    assert_int_equal(sa_index_tune(fx->exact, fx->m.ids, fx->m.vecs, fx->m.n, 100, 0.99, &r), SA_OK);
+    assert_true(r == 1.0);
+    static const char *types[] = {"ivf", "hnsw", "faiss-ivf"};
+    for (int t = 0; t < 3; t++) {
+        sa_index *idx;
+        assert_int_equal(sa_index_new(types[t], 67, 0, &idx), SA_OK);
+        assert_int_equal(sa_index_build(idx, fx->m.ids, fx->m.vecs, fx->m.n), SA_OK);
+        /* measuring alone changes nothing */
+        sa_index_info before;
+        assert_int_equal(sa_index_info_get(idx, &before), SA_OK);
+        double measured;
+        assert_int_equal(sa_index_tune(idx, fx->m.ids, fx->m.vecs, fx->m.n, 300, 0, &measured), SA_OK);
+        assert_int_equal(sa_index_info_get(idx, &in), SA_OK);
+        assert_int_equal(in.nprobe, before.nprobe);
+        assert_int_equal(in.ef_search, before.ef_search);
+        assert_true(measured > 0.5 && measured <= 1.0);
+        assert_int_equal(sa_index_tune(idx, fx->m.ids, fx->m.vecs, fx->m.n, 1000, 0.99, &r), SA_OK);
+        assert_int_equal(sa_index_info_get(idx, &in), SA_OK);
+        double check = self_recall(idx, fx, 500);
+        print_message("%-9s tuned: recall@10 %.4f (measured here %.4f), nprobe %d of %d, efSearch %d\n", types[t], r,
+                      check, in.nprobe, in.nlist, in.ef_search);
+        assert_true(r >= 0.99 && r <= 1.0);
+        assert_true(check >= 0.97); /* another sample of queries */
+        if (in.nlist) { /* the smallest setting that reaches it: one less does not */
+            assert_true(in.nprobe >= 1 && in.nprobe <= in.nlist);
+            sa_search_params less = {.nprobe = in.nprobe - 1};
+            if (less.nprobe > 0) {
+                double lower;
+                assert_int_equal(sa_index_set_param(idx, "nprobe", less.nprobe), SA_OK);
+                assert_int_equal(sa_index_tune(idx, fx->m.ids, fx->m.vecs, fx->m.n, 1000, 0, &lower), SA_OK);
+                assert_true(lower < 0.99);
+            }
+        } else {
+            assert_true(in.ef_search >= 16 && in.ef_search <= 4096);
+        }
+        sa_index_free(idx);
+    }
+    /* too little to measure */
+    sa_index *idx;
+    assert_int_equal(sa_index_new("hnsw", 67, 0, &idx), SA_OK);
+    assert_int_equal(sa_index_build(idx, fx->m.ids, fx->m.vecs, 1), SA_OK);
+    assert_int_equal(sa_index_tune(idx, fx->m.ids, fx->m.vecs, 1, 10, 0.99, &r), SA_OK);
+    assert_true(r == -1);
+    sa_index_free(idx);
+}
+
+/* Random adds, replacements and removals on our IVF, checked against the
+ * model after each step (every list visited, so its answers are exact). */
+static void test_ivf_model(void **state) {
+    (void)state;
+    rng_state = 22;
+    model m = model_random(67, 3000);
+    model first = {67, 600, m.ids, m.vecs};
+    sa_index *idx = ivf_of(&first, 0);
+    size_t live = 600;
+    float v[67], q[67];
+    for (int step = 0; step < 3000; step++) {
+        unsigned r = (unsigned)(rng_next() % 5);
+        if (r < 2 && live < m.n) { /* add a batch of 1 to 3 */
+            size_t n = 1 + rng_next() % 3;
+            n = live + n > m.n ? m.n - live : n;
+            assert_int_equal(sa_index_add(idx, &m.ids[live], m.vecs + live * 67, n), SA_OK);
+            live += n;
+        } else if (r == 2 && live > 0) { /* replace */
+            size_t at = (size_t)(rng_next() % live);
+            random_unit(m.vecs + at * 67, 67);
+            assert_int_equal(sa_index_add(idx, &m.ids[at], m.vecs + at * 67, 1), SA_OK);
+        } else if (live > 0) { /* remove, keeping the model's live entries first */
+            size_t at = (size_t)(rng_next() % live);
+            assert_int_equal(sa_index_remove(idx, m.ids[at]), SA_OK);
+            assert_int_equal(sa_index_remove(idx, m.ids[at]), SA_ERR_NOT_FOUND);
+            live--;
+            int64_t id = m.ids[at];
+            m.ids[at] = m.ids[live];
+            m.ids[live] = id;
+            memcpy(v, m.vecs + at * 67, sizeof v);
+            memmove(m.vecs + at * 67, m.vecs + live * 67, sizeof v);
+            memcpy(m.vecs + live * 67, v, sizeof v);
+        }
+        assert_int_equal(sa_index_count(idx), live);
+        if (step % 300 == 0) {
+            model now = {67, live, m.ids, m.vecs};
+            for (size_t i = 0; i < live; i++) {
+                assert_int_equal(sa_index_get(idx, m.ids[i], v), SA_OK);
+                assert_memory_equal(v, m.vecs + i * 67, sizeof v);
+            }
+            random_unit(q, 67);
+            check_search(idx, &now, q, 20, NULL, 0);
+        }
+    }
+    sa_index_free(idx);
+    model_free(&m);
+}
+
+static void test_ivf_settings_and_files(void **state) {
+    (void)state;
+    rng_state = 23;
+    char dir[256], path[512], sum[72];
+    assert_non_null(tu_tempdir(dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/ivf.idx", dir);
+    /* an IVF cannot train on nothing; an untrained one saves and loads */
+    sa_index *idx;
+    assert_int_equal(sa_index_new("ivf", 4, 0, &idx), SA_OK);
+    assert_int_equal(sa_index_build(idx, NULL, NULL, 0), SA_ERR_INVALID);
+    assert_int_equal(sa_index_set_param(idx, "nlist", 2), SA_OK);
+    assert_int_equal(sa_index_set_param(idx, "nprobe", 0), SA_ERR_INVALID);
+    assert_int_equal(sa_index_set_param(idx, "efSearch", 10), SA_ERR_INVALID);
+    assert_int_equal(sa_index_save(idx, path, NULL), SA_OK);
+    sa_index_free(idx);
+    assert_int_equal(sa_index_load(path, &idx, NULL), SA_OK);
+    assert_false(sa_index_is_trained(idx));
+    model m = model_random(4, 40);
+    assert_int_equal(sa_index_build(idx, m.ids, m.vecs, m.n), SA_OK); /* the nlist asked for was kept */
+    sa_index_info in;
+    assert_int_equal(sa_index_info_get(idx, &in), SA_OK);
+    assert_int_equal(in.nlist, 2);
+    assert_int_equal(sa_index_set_param(idx, "nlist", 3), SA_ERR_CONFLICT);
+    assert_int_equal(sa_index_set_param(idx, "nprobe", 2), SA_OK);
+    assert_int_equal(sa_index_save(idx, path, sum), SA_OK);
+    sa_index *back;
+    assert_int_equal(sa_index_load(path, &back, NULL), SA_OK);
+    assert_int_equal(sa_index_info_get(back, &in), SA_OK);
+    assert_int_equal(in.nlist, 2);
+    assert_int_equal(in.nprobe, 2);
+    assert_int_equal(sa_index_count(back), 40);
+    check_search(back, &m, m.vecs, 40, NULL, 0);
+    sa_index_free(back);
+    sa_index_free(idx);
+
+    /* lies under a valid checksum: header 32 + "ivf", then nlist, nprobe,
+     * nlist asked, trained for, 2 centroids of 4 floats, then the lists */
+    size_t n;
+    unsigned char *bytes = read_all(path, &n), *copy = malloc(n);
+    assert_non_null(copy);
+    size_t body = 35, lists = body + 32 + 2 * 16;
+    uint64_t n0;
+    memcpy(&n0, bytes + lists, 8);
+    struct {
+        size_t at;
+        uint64_t value;
+        int width;
+        const char *detail;
+    } lies[] = {
+        {body, 1ULL << 40, 8, "bad IVF settings"},
+        {body + 8, 1ULL << 40, 8, "bad IVF settings"},
+        {body, 0, 8, "bad IVF settings"}, /* untrained, yet holding vectors */
+        {body, 1ULL << 20, 8, "do not fit"},
+        {body + 32, 0x7fc00000, 4, "centroid is not finite"},
+        {lists, n0 + 1, 8, ""}, /* the rest is read askew: some check fails */
+        {lists, 1ULL << 50, 8, "does not fit"},
+        {24, 41, 8, "header says"},
+    };
+    for (size_t i = 0; i < sizeof lies / sizeof *lies; i++) {
+        memcpy(copy, bytes, n);
+        memcpy(copy + lies[i].at, &lies[i].value, (size_t)lies[i].width);
+        write_signed(path, copy, n);
+        expect_format(path, lies[i].detail);
+    }
+    /* an id twice: the second entry of the first list takes the first's id */
+    if (n0 >= 2) {
+        memcpy(copy, bytes, n);
+        memcpy(copy + lists + 16, copy + lists + 8, 8);
+        write_signed(path, copy, n);
+        expect_format(path, "appears twice");
+    }
+    free(copy);
+    free(bytes);
+    model_free(&m);
+    tu_rmtree(dir);
+}
+
+/* Searches from many threads at once answer as they do one at a time. */
+typedef struct reader {
+    const sa_index *idx;
+    const float *queries;
+    const sa_hit *want; /* NQ * RK */
+    int ok;
+} reader;
+
+static void *reader_main(void *arg) {
+    reader *r = arg;
+    r->ok = 1;
+    for (int round = 0; round < 3; round++)
+        for (size_t q = 0; q < NQ; q++) {
+            sa_hit got[RK];
+            size_t n;
+            if (sa_index_search(r->idx, r->queries + q * 67, RK, NULL, 0, got, &n) != SA_OK)
+                r->ok = 0;
+            for (size_t i = 0; i < n; i++) /* field by field: a hit has padding */
+                if (got[i].id != r->want[q * RK + i].id || got[i].score != r->want[q * RK + i].score)
+                    r->ok = 0;
+        }
+    return NULL;
+}
+
+static void test_concurrent_searches(void **state) {
+    faiss_fixture *fx = *state;
+    sa_index *ivf = ivf_of(&fx->m, 0), *hnsw;
+    assert_int_equal(sa_index_set_param(ivf, "nprobe", 8), SA_OK);
+    assert_int_equal(sa_index_new("hnsw", 67, 0, &hnsw), SA_OK);
+    assert_int_equal(sa_index_build(hnsw, fx->m.ids, fx->m.vecs, fx->m.n), SA_OK);
+    const sa_index *kinds[] = {fx->exact, ivf, hnsw};
+    for (int t = 0; t < 3; t++) {
+        sa_hit *want = calloc(NQ * RK, sizeof *want);
+        assert_non_null(want);
+        for (size_t q = 0; q < NQ; q++) {
+            size_t n;
+            assert_int_equal(sa_index_search(kinds[t], fx->queries + q * 67, RK, NULL, 0, want + q * RK, &n), SA_OK);
+        }
+        enum { READERS = 4 };
+        pthread_t th[READERS];
+        reader r[READERS];
+        for (int i = 0; i < READERS; i++) {
+            r[i] = (reader){kinds[t], fx->queries, want, 0};
+            assert_int_equal(pthread_create(&th[i], NULL, reader_main, &r[i]), 0);
+        }
+        for (int i = 0; i < READERS; i++) {
+            assert_int_equal(pthread_join(th[i], NULL), 0);
+            assert_true(r[i].ok);
+        }
+        free(want);
+    }
+    sa_index_free(ivf);
+    sa_index_free(hnsw);
+}
+
 /* LeakSanitizer's hook (unused without it): FAISS 1.7.3 leaks what it had
  * allocated when index_factory or read_index throws half-way, which the
  * bad-string and corrupt-file tests make it do. Only those two frames. */
@@ -956,12 +1440,21 @@ int main(void) {
         cmocka_unit_test(test_load_rejects_bad_files),
         cmocka_unit_test(test_hash_streaming),
         cmocka_unit_test(test_faiss_errors),
+        cmocka_unit_test(test_search_id),
+        cmocka_unit_test(test_parallel_scan),
+        cmocka_unit_test(test_ivf_model),
+        cmocka_unit_test(test_ivf_settings_and_files),
     };
     const struct CMUnitTest faiss_tests[] = {
         cmocka_unit_test(test_faiss_types),
         cmocka_unit_test(test_faiss_nprobe_per_query),
         cmocka_unit_test(test_faiss_updates),
         cmocka_unit_test(test_faiss_corrupt_body),
+        cmocka_unit_test(test_search_range),
+        cmocka_unit_test(test_search_batch),
+        cmocka_unit_test(test_info),
+        cmocka_unit_test(test_tune),
+        cmocka_unit_test(test_concurrent_searches),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     return failed + cmocka_run_group_tests(faiss_tests, faiss_setup, faiss_teardown);
