@@ -40,4 +40,23 @@ sa tags --model-dir "$WORK/models" "$CLIP"; expect_rc 1 "a truncated model is an
 check "the error names the file" grep -q "msd-musicnn.weights" <<< "$ERR"
 echo "not hdf5" > "$WORK/bad.h5"
 sa model import --model msd-musicnn --output "$WORK/models/x.weights" "$WORK/bad.h5"; expect_rc 1 "importing a non-HDF5 file fails"
+# without a model the analysis runs on, says why once, and a later run with
+# the model adds only the tags
+mkdir -p "$WORK/nomodel" "$WORK/lib2"
+cp "$SHARED"/corpus/annotated/essentia-audio/recorded/{hiphop.mp3,flamenco.flac} "$WORK/lib2/"
+export SOUNDALIKE_DB="$WORK/second.db"
+sa scan "$WORK/lib2"; expect_rc 0 "scan a second library"
+sa analyze --json --model-dir "$WORK/nomodel"; expect_rc 0 "analyze without a model"
+check "the missing model is reported once" [ "$(grep -c 'tagger is off' <<< "$ERR")" -eq 1 ]
+json_check "every track is analysed without the tagger" "j['analyzed'] == 2"
+sa show --json "$WORK/lib2/hiphop.mp3"
+json_check "no tags, descriptors stored, a 17-d vector" "'musicnn' not in j['features'] and 'rhythm' in j['features'] and [v['dimension'] for v in j['vectors']] == [17]"
+# a marker in the stored tempo: it survives only if rhythm is not run again
+sqlite3 "$SOUNDALIKE_DB" "UPDATE features SET data = json_set(data, '\$.bpm', json_array(123.5)) WHERE analyzer = 'rhythm'"
+sa analyze --json; expect_rc 0 "analyze again with the model"
+json_check "the second run redoes both tracks" "j['analyzed'] == 2"
+sa show --json "$WORK/lib2/hiphop.mp3"
+json_check "tags added, descriptors kept, the 67-d vector now exists" "'musicnn' in j['features'] and j['features']['rhythm']['bpm'] == 123.5 and 67 in [v['dimension'] for v in j['vectors']]"
+sa similar --json "$WORK/lib2/hiphop.mp3"; expect_rc 0 "similar after the tags were added"
+json_check "the library now uses the 67-d profile" "j['total_results'] == 1"
 finish
