@@ -11,6 +11,10 @@
 #include "soundalike/error.h"
 #include "soundalike/features.h"
 
+/* Changes whenever a profile's layout or scaling changes: vectors built
+ * under another version are rebuilt from the stored features. */
+#define SA_PROFILES_VERSION 2
+
 typedef struct sa_profile {
     const char *name;
     int dim;

@@ -14,8 +14,14 @@
 #include "soundalike/library.h"
 #include "soundalike/log.h"
 #include "soundalike/pipeline.h"
+#include "soundalike/profile.h"
 
 enum { MAX_ANALYZERS = 16 };
+
+/* The feature group that records which version of the profiles built a
+ * track's vectors, so that a change of profiles rebuilds vectors from the
+ * stored features without decoding anything again. */
+#define PROFILES_GROUP "profiles"
 
 typedef struct work_item {
     int64_t id;
@@ -40,6 +46,8 @@ typedef struct pool {
     pthread_mutex_t lock;
     pthread_cond_t ready;
     result *head, *tail; /* finished, not yet written */
+    int64_t *refresh;    /* analysed tracks whose vectors predate the profiles */
+    size_t n_refresh, cap_refresh;
     int workers_left;
 } pool;
 
@@ -92,15 +100,35 @@ static sa_err outdated_mask(sa_store *s, const sa_analyze_options *o, int64_t id
     return SA_OK;
 }
 
+static int add_refresh(pool *p, int64_t id) {
+    if (p->n_refresh == p->cap_refresh) {
+        size_t cap = p->cap_refresh ? p->cap_refresh * 2 : 256;
+        int64_t *grown = realloc(p->refresh, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        p->refresh = grown;
+        p->cap_refresh = cap;
+    }
+    p->refresh[p->n_refresh++] = id;
+    return 0;
+}
+
 static int collect_track(const sa_track *t, void *ctx) {
     collect_ctx *c = ctx;
     unsigned all = (1u << c->p->o->n_analyzers) - 1, mask = all;
+    int profiles = SA_PROFILES_VERSION;
     if (t->status == SA_TRACK_ANALYZED) {
         c->err = outdated_mask(c->store, c->p->o, t->id, &mask);
+        if (!c->err && !mask)
+            c->err = sa_store_features_version(c->store, t->id, PROFILES_GROUP, &profiles);
         if (c->err)
             return 1;
     } else if (t->status != SA_TRACK_PENDING) {
         return 0;
+    }
+    if (profiles != SA_PROFILES_VERSION && add_refresh(c->p, t->id) != 0) {
+        c->err = sa_error_set(SA_ERR_NOMEM, "work list");
+        return 1;
     }
     if (mask && add_item(c->p, t, mask) != 0) {
         c->err = sa_error_set(SA_ERR_NOMEM, "work list");
@@ -166,16 +194,45 @@ static void *worker_main(void *arg) {
 
 /* ---- writing results ---- */
 
+/* Builds and stores every profile's vector from the track's stored features. */
+static sa_err store_vectors(sa_store *s, int64_t id) {
+    sa_features all = {0};
+    sa_feature_group *marker;
+    sa_err err = sa_store_features_get(s, id, &all);
+    if (!err)
+        err = sa_library_store_vectors(s, id, &all);
+    if (!err)
+        err = sa_features_group(&all, PROFILES_GROUP, SA_PROFILES_VERSION, &marker);
+    if (!err)
+        err = sa_store_features_put(s, id, marker);
+    sa_features_clear(&all);
+    return err;
+}
+
+/* Rebuilds the vectors of tracks analysed under older profiles, one transaction each. */
+static sa_err refresh_vectors(pool *p, sa_store *s) {
+    for (size_t i = 0; i < p->n_refresh; i++) {
+        sa_err err = sa_store_begin(s);
+        if (!err)
+            err = store_vectors(s, p->refresh[i]);
+        if (err) {
+            sa_store_rollback(s);
+            return err;
+        }
+        if ((err = sa_store_commit(s)))
+            return err;
+    }
+    if (p->n_refresh)
+        sa_log_info("vectors of %zu tracks rebuilt for the current profiles", p->n_refresh);
+    return SA_OK;
+}
+
 static sa_err store_success(sa_store *s, int64_t id, result *r) {
     sa_err err = SA_OK;
     for (size_t g = 0; !err && g < r->features.count; g++)
         err = sa_store_features_put(s, id, &r->features.groups[g]);
-    sa_features all = {0};
     if (!err)
-        err = sa_store_features_get(s, id, &all);
-    if (!err)
-        err = sa_library_store_vectors(s, id, &all);
-    sa_features_clear(&all);
+        err = store_vectors(s, id);
     sa_track t = {0};
     if (!err)
         err = sa_store_track_by_id(s, id, &t);
@@ -261,6 +318,8 @@ sa_err sa_library_analyze(sa_store *s, const sa_analyze_options *o, sa_analysis_
     sa_analysis_progress prog = {0};
     double t0 = now_s();
     sa_err err = collect_work(&p, s);
+    if (!err)
+        err = refresh_vectors(&p, s);
     prog.total = (int64_t)p.n_items;
     int jobs = o->jobs > 0 ? o->jobs : default_jobs();
     if ((size_t)jobs > p.n_items)
@@ -285,6 +344,7 @@ sa_err sa_library_analyze(sa_store *s, const sa_analyze_options *o, sa_analysis_
     for (size_t i = 0; i < p.n_items; i++)
         free(p.items[i].path);
     free(p.items);
+    free(p.refresh);
     prog.elapsed_s = now_s() - t0;
     if (report)
         *report = prog;

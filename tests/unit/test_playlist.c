@@ -14,6 +14,7 @@
 #include "soundalike/descriptors.h"
 #include "soundalike/library.h"
 #include "soundalike/playlist.h"
+#include "soundalike/profile.h"
 #include "testutil.h"
 
 typedef struct fixture {
@@ -120,6 +121,18 @@ static void test_analyze_vectors_and_similar(void **state) {
     assert_true(p.audio_s > 60);
     analyze(fx, &p);
     assert_int_equal(p.total, 0); /* nothing left to do */
+
+    /* vectors built by older profiles are rebuilt from the stored features, without decoding */
+    sa_features old = {0};
+    sa_feature_group *marker;
+    assert_int_equal(sa_features_group(&old, "profiles", SA_PROFILES_VERSION - 1, &marker), SA_OK);
+    assert_int_equal(sa_store_features_put(fx->s, 2, marker), SA_OK);
+    assert_int_equal(sa_store_vector_delete(fx->s, 2, "descriptors"), SA_OK);
+    sa_features_clear(&old);
+    analyze(fx, &p);
+    assert_int_equal(p.total, 0);
+    float v[17];
+    assert_int_equal(sa_store_vector_get(fx->s, 2, "descriptors", v, 17), SA_OK);
 
     const char *profile;
     assert_int_equal(sa_library_profile(fx->s, &profile), SA_OK);
