@@ -2,7 +2,10 @@
  *
  * Usage: bench_accuracy [-v] [--no-aubio] [--corpus DIR]
  *
- * Datasets: the annotated clips of the shared folder (ground_truth.tsv) and,
+ * Datasets: the annotated clips of the shared folder (ground_truth.tsv), in
+ * two sets by the source of their labels ("annotated/human": a dataset's
+ * or a person's annotation; "annotated/other": a test's expected value, an
+ * algorithm's output, a title, a file name, ...), and,
  * when DIR/midi_truth.tsv exists (get_corpus.sh DIR --render-midi; DIR
  * defaults to ~/.cache/soundalike-corpus), the soundtracks whose MIDI
  * scores give their tempo and key, one dataset per package. Tempo: MIREX
@@ -11,9 +14,10 @@
  * is scored on the same files. Key: the MIREX weighted score (1 same key,
  * 0.5 a fifth above, 0.3 relative, 0.2 parallel) and the share of exact
  * keys, for every key profile set (the analyzer's is marked *). Key labels
- * are of two kinds: "key" (a stated key or a MIDI key signature) and
+ * are of three kinds: "key" (a stated key or a MIDI key signature),
  * "notes" (the corpus script's Krumhansl estimate from the MIDI notes, a
- * weaker label that leans towards that profile). */
+ * weaker label that leans towards that profile) and "algo" (a clip's key
+ * as another key detector found it, marked "(algorithm)"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -36,6 +40,7 @@ typedef struct label {
     double bpm; /* 0 when none */
     int key;    /* tonic + 12 * minor, NO_KEY when none */
     int notes_key;
+    int algo_key;
 } label;
 
 typedef struct tempo_tally {
@@ -51,7 +56,7 @@ typedef struct dataset {
     char name[64];
     int files, failed;
     tempo_tally tempo;
-    key_tally key, notes;
+    key_tally key, notes, algo;
     double ours_s, aubio_s;
 } dataset;
 
@@ -244,6 +249,8 @@ static void evaluate(dataset *d, const options *opt, const char *path, const lab
             score_key(&d->key, "key", opt, path, lab->key, est);
         if (lab->notes_key != NO_KEY)
             score_key(&d->notes, "notes", opt, path, lab->notes_key, est);
+        if (lab->algo_key != NO_KEY)
+            score_key(&d->algo, "algo", opt, path, lab->algo_key, est);
     }
     sa_features_clear(&f);
 }
@@ -291,8 +298,9 @@ static int run_table(const char *dir, const char *file, int midi, const options 
     int c_path = column(header, nh, "path"), c_bpm = column(header, nh, "tempo_bpm"),
         c_key = column(header, nh, midi ? "key_signature" : "key"), c_const = column(header, nh, "tempo_constant"),
         c_notes = column(header, nh, "key_from_notes"), c_audio = column(header, nh, "audio_counterpart"),
-        c_pkg = column(header, nh, "source_package");
-    if (c_path < 0 || c_bpm < 0 || c_key < 0 || (midi && (c_const < 0 || c_notes < 0 || c_pkg < 0))) {
+        c_pkg = column(header, nh, "source_package"), c_kind = column(header, nh, "gt_kind");
+    if (c_path < 0 || c_bpm < 0 || c_key < 0 || (midi && (c_const < 0 || c_notes < 0 || c_pkg < 0)) ||
+        (!midi && c_kind < 0)) {
         fprintf(stderr, "bench_accuracy: %s: missing columns\n", path);
         ok = 0;
     }
@@ -300,7 +308,8 @@ static int run_table(const char *dir, const char *file, int midi, const options 
         int n = split_tabs(line, fields);
         if (n < nh)
             continue;
-        label lab = {.bpm = strtod(fields[c_bpm], NULL), .key = parse_key(fields[c_key]), .notes_key = NO_KEY};
+        label lab = {.bpm = strtod(fields[c_bpm], NULL), .key = parse_key(fields[c_key]), .notes_key = NO_KEY,
+                     .algo_key = NO_KEY};
         char audio[4096];
         const char *set = "annotated";
         if (midi) {
@@ -315,8 +324,14 @@ static int run_table(const char *dir, const char *file, int midi, const options 
                 continue;
         } else {
             snprintf(audio, sizeof audio, "%s/%s", dir, fields[c_path]);
+            int human = strncmp(fields[c_kind], "dataset annotation", 18) == 0 || strncmp(fields[c_kind], "human", 5) == 0;
+            set = human ? "annotated/human" : "annotated/other";
+            if (strstr(fields[c_key], "(algorithm)")) {
+                lab.algo_key = lab.key;
+                lab.key = NO_KEY;
+            }
         }
-        if (lab.bpm <= 0 && lab.key == NO_KEY && lab.notes_key == NO_KEY)
+        if (lab.bpm <= 0 && lab.key == NO_KEY && lab.notes_key == NO_KEY && lab.algo_key == NO_KEY)
             continue;
         dataset *d = find_set(sets, nsets, set);
         if (d)
@@ -366,6 +381,7 @@ static void report(const dataset *sets, int n, const options *opt) {
             all.aubio_s += d->aubio_s;
             add_key(&all.key, &d->key);
             add_key(&all.notes, &d->notes);
+            add_key(&all.algo, &d->algo);
         }
         const tempo_tally *t = &d->tempo;
         printf("%-22s %5d %5d", d->name, d->files, t->n);
@@ -388,10 +404,12 @@ static void report(const dataset *sets, int n, const options *opt) {
         const dataset *d = i < n ? &sets[i] : &all;
         print_key_row(d->name, "key", &d->key);
         print_key_row(d->name, "notes", &d->notes);
+        print_key_row(d->name, "algo", &d->algo);
     }
-    key_tally both = all.key;
-    add_key(&both, &all.notes);
-    print_key_row("all", "both", &both);
+    key_tally every = all.key;
+    add_key(&every, &all.notes);
+    add_key(&every, &all.algo);
+    print_key_row("all", "every", &every);
 }
 
 int main(int argc, char **argv) {

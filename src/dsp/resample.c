@@ -282,8 +282,8 @@ typedef float v8f __attribute__((vector_size(32)));
  * and *v to x[0], x[dir], x[2 dir] and x[3 dir] (dir is 1 or -1). Results
  * go through pointers: a 32-byte vector returned by value would have a
  * different ABI in the AVX2 and baseline builds. */
-INLINE void load_taps(const double *win, const double *delta, double eta, const double *x, int dir,
-                             v4d *w, v4d *v) {
+INLINE void load_taps(const double *win, const double *delta, double eta, const double *x, int dir, v4d *w,
+                      v4d *v) {
     v4d a, d;
     memcpy(&a, win, sizeof a);
     memcpy(&d, delta, sizeof d);

@@ -4,11 +4,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <cmocka.h>
 
 #include "soundalike/descriptors.h"
+#include "soundalike/pipeline.h"
+#include "testutil.h"
 
 /* A stretch of sine at a level in dBFS (peak), the same in every channel. */
 typedef struct segment {
@@ -144,6 +147,34 @@ static void test_decimation(void **state) {
         }
 }
 
+/* Through the pipeline, a 44.1 kHz stereo recording measured decimated (the
+ * analyzer) and on every frame (a copy held to BEST): the stream info
+ * carries the quality, and the two agree within the histogram's bins. */
+static void test_pipeline_qualities(void **state) {
+    (void)state;
+    char path[4096];
+    tu_shared_path(path, sizeof path, "corpus/annotated/essentia-audio/recorded/dubstep.wav");
+    FILE *probe = fopen(path, "rb");
+    if (!probe) {
+        print_message("skipped: %s is absent\n", path);
+        return;
+    }
+    fclose(probe);
+    sa_analyzer best = *sa_loudness_analyzer();
+    best.quality = SA_RESAMPLE_BEST;
+    const sa_analyzer *fast_list[] = {sa_loudness_analyzer()}, *best_list[] = {&best};
+    sa_features fast = {0}, every = {0};
+    assert_int_equal(sa_pipeline_run(path, fast_list, 1, &fast, NULL, NULL), SA_OK);
+    assert_int_equal(sa_pipeline_run(path, best_list, 1, &every, NULL, NULL), SA_OK);
+    /* libebur128's histogram has 0.1 LU bins: one bin for the integrated
+     * loudness, two for the range (a difference of two binned percentiles) */
+    assert_float_equal(get(&fast, "integrated_lufs"), get(&every, "integrated_lufs"), 0.11f);
+    assert_float_equal(get(&fast, "range_lu"), get(&every, "range_lu"), 0.21f);
+    assert_float_equal(get(&fast, "sample_peak_dbfs"), get(&every, "sample_peak_dbfs"), 0.0f);
+    sa_features_clear(&fast);
+    sa_features_clear(&every);
+}
+
 /* A mono file is as loud as its stereo copy (dual mono). */
 static void test_mono_as_dual_mono(void **state) {
     (void)state;
@@ -200,6 +231,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_steady_sine),     cmocka_unit_test(test_gating),
         cmocka_unit_test(test_range),           cmocka_unit_test(test_decimation),
+        cmocka_unit_test(test_pipeline_qualities),
         cmocka_unit_test(test_mono_as_dual_mono),
         cmocka_unit_test(test_peak),            cmocka_unit_test(test_silence_and_short),
         cmocka_unit_test(test_bad_input),
