@@ -16,7 +16,9 @@
 #ifndef SOUNDALIKE_RESAMPLE_H
 #define SOUNDALIKE_RESAMPLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "soundalike/error.h"
 
@@ -44,5 +46,33 @@ sa_err sa_resampler_process(sa_resampler *r, const float *in, size_t n, float *o
  * ceil(n_in * out_rate / in_rate) in all, as librosa does. SA_ERR_RANGE
  * when they do not fit in cap; after a flush the object only accepts free. */
 sa_err sa_resampler_flush(sa_resampler *r, float *out, size_t cap, size_t *produced);
+
+/* Random access, for a reader that needs a few stretches of a long stream
+ * (SA_RESAMPLE_BEST or equal rates; an object serves either the stream
+ * calls above or these). Output k of BEST is a function of the inputs
+ * within the filter's half-length (64 zero crossings: 64 inputs when
+ * upsampling, 64 * in_rate / out_rate when downsampling) of its time,
+ * which resampy sums step by step and is therefore k * in_rate / out_rate
+ * only up to the rounding of k additions.
+ *
+ * sa_resampler_span gives [*first, *end), input samples that include
+ * every input outputs [a, b) read: the half-length plus two samples either
+ * side of the times of a and b - 1, widened by a bound of that rounding
+ * (under a sample for a day of audio at 16 kHz), first clipped at 0.
+ * SA_ERR_INVALID for a FAST object or a <= b not holding with a >= 0. */
+sa_err sa_resampler_span(const sa_resampler *r, int64_t a, int64_t b, int64_t *first, int64_t *end);
+
+/* Writes outputs [a, b) into out, bit for bit those that streaming the
+ * whole input through process and flush writes at those indices. in holds
+ * the n input samples from index first on; they must include what the
+ * outputs read (a span from sa_resampler_span does), except that they may
+ * stop at the stream's start (first 0) or its end (at_end: in[n - 1] is
+ * the stream's last sample; outputs then stop at ceil(total * out / in)
+ * and the last of them are librosa's padding zeros). SA_ERR_RANGE when
+ * they do not. Cheapest when the ranges asked for move forward: the time
+ * register is summed from the previous range on (from 0 after a step
+ * back). */
+sa_err sa_resampler_range(sa_resampler *r, const float *in, int64_t first, size_t n, bool at_end, int64_t a,
+                          int64_t b, float *out);
 
 #endif

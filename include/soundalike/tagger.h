@@ -7,10 +7,12 @@
  * 187 log-mel frames (3 s at 16 kHz); the network gives each patch 50 tag
  * probabilities and a 200-d embedding, and a track's values are their means.
  *
- * As an analyzer (sa_musicnn_analyzer) it reads 16 kHz mono and writes the
- * feature group "musicnn": "tags" (50 floats, the model's tag order),
- * "embedding" (200 floats), "model" (text, e.g. "msd-musicnn") and
- * "patches" (how many patches the means are over). By default it tags
+ * As an analyzer (sa_musicnn_analyzer) it reads mono at the file's own rate,
+ * resamples to 16 kHz only the stretches its patches cover (the samples a
+ * resampling of the whole track has there, so the results are the same),
+ * and writes the feature group "musicnn": "tags" (50 floats, the model's
+ * tag order), "embedding" (200 floats), "model" (text, e.g. "msd-musicnn")
+ * and "patches" (how many patches the means are over). By default it tags
  * SA_MUSICNN_DEFAULT_PATCHES patches spread evenly over the track (chosen
  * as it streams, from the duration estimate, and still spread over the
  * whole track when the estimate is missing or wrong); or every patch.
@@ -64,7 +66,7 @@ const char *sa_musicnn_tag(const sa_musicnn *m, int i);
 sa_err sa_musicnn_set_patches(sa_musicnn *m, int patches);
 int sa_musicnn_patches(const sa_musicnn *m);
 
-/* Fills an analyzer (name "musicnn", version 1, rate 16000) whose config is
+/* Fills an analyzer (name "musicnn", version 1, rate 0: the file's own) whose config is
  * m; m must outlive it. Also makes OpenBLAS single-threaded: analysis runs
  * one track per worker thread. */
 void sa_musicnn_analyzer(sa_musicnn *m, sa_analyzer *out);

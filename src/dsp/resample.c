@@ -28,7 +28,13 @@
  * Streaming, either quality: an output sample is computed once every input
  * it reads has arrived; the history kept is the filter's span, so memory
  * does not depend on the track. Equal rates pass the audio through
- * untouched, as librosa does. */
+ * untouched, as librosa does.
+ *
+ * Ranges (BEST). The same loop, pointed at a stretch of input the caller
+ * holds: the history is that stretch, the input count its end, and the
+ * time register is brought to the first output asked for by the same
+ * additions the stream would have made, so each output reads the same
+ * inputs with the same weights and comes out with the same bits. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,8 +58,13 @@ static const double ROLLOFF = 0.9475937167399596;
 static const double FAST_BETA = 10.0;
 static const double PI = 3.14159265358979323846;
 
+/* What an object has been used for: the stream calls and the range calls
+ * keep different things in the history, so one object does one of them. */
+typedef enum resampler_use { USE_NONE, USE_STREAM, USE_RANGES } resampler_use;
+
 struct sa_resampler {
     sa_resample_quality quality;
+    resampler_use use;
     double ratio; /* out_rate / in_rate */
     bool identity;
     bool flushed;
@@ -64,8 +75,8 @@ struct sa_resampler {
     size_t elem; /* sizeof one of them */
     size_t hist_len, hist_cap;
     int64_t hist_base;
-    int64_t n_in;  /* input samples received */
-    int64_t n_out; /* output samples written */
+    int64_t n_in;  /* input samples received (ranges: the end of the stretch held) */
+    int64_t n_out; /* output samples written (ranges: the output whose time is in time) */
     /* BEST */
     double step;    /* input samples per output sample */
     double scale;   /* min(1, ratio): how much the filter is stretched */
@@ -450,16 +461,27 @@ static void hist_trim(sa_resampler *r) {
     r->hist_base += (int64_t)drop;
 }
 
+/* Claims r for the stream calls or for the range calls. */
+static sa_err claim(sa_resampler *r, resampler_use use) {
+    if (r->use != USE_NONE && r->use != use)
+        return sa_error_set(SA_ERR_INVALID, "resampler used both as a stream and for ranges");
+    r->use = use;
+    return SA_OK;
+}
+
 sa_err sa_resampler_process(sa_resampler *r, const float *in, size_t n, float *out, size_t *produced) {
     *produced = 0;
     if (r->flushed)
         return sa_error_set(SA_ERR_INVALID, "resampler fed after its flush");
+    sa_err err = claim(r, USE_STREAM);
+    if (err)
+        return err;
     if (r->identity) {
         memcpy(out, in, n * sizeof *in);
         *produced = n;
         return SA_OK;
     }
-    sa_err err = hist_append(r, in, n);
+    err = hist_append(r, in, n);
     if (err)
         return err;
     r->n_in += (int64_t)n;
@@ -474,6 +496,9 @@ sa_err sa_resampler_flush(sa_resampler *r, float *out, size_t cap, size_t *produ
     *produced = 0;
     if (r->flushed)
         return sa_error_set(SA_ERR_INVALID, "resampler flushed twice");
+    sa_err err = claim(r, USE_STREAM);
+    if (err)
+        return err;
     r->flushed = true;
     if (r->identity)
         return SA_OK;
@@ -484,7 +509,7 @@ sa_err sa_resampler_flush(sa_resampler *r, float *out, size_t cap, size_t *produ
     /* BEST reads only the inputs that exist and computes resampy's
      * floor(n * out / in) outputs; FAST reads zeros past the end */
     int64_t computed = r->quality == SA_RESAMPLE_BEST ? (int64_t)((double)r->n_in * r->ratio) : total;
-    sa_err err = r->quality == SA_RESAMPLE_FAST ? hist_append(r, NULL, (size_t)r->taps + 1) : SA_OK;
+    err = r->quality == SA_RESAMPLE_FAST ? hist_append(r, NULL, (size_t)r->taps + 1) : SA_OK;
     if (err)
         return err;
     int64_t k = computed - r->n_out;
@@ -492,5 +517,95 @@ sa_err sa_resampler_flush(sa_resampler *r, float *out, size_t cap, size_t *produ
     for (; r->n_out < total; r->n_out++)
         out[k++] = 0.0f;
     *produced = (size_t)k;
+    return SA_OK;
+}
+
+static sa_err check_range_args(const sa_resampler *r, int64_t a, int64_t b) {
+    if (!r->identity && r->quality != SA_RESAMPLE_BEST)
+        return sa_error_set(SA_ERR_INVALID, "resampler ranges need the BEST quality");
+    if (a < 0 || b < a)
+        return sa_error_set(SA_ERR_INVALID, "resampler range [%lld, %lld)", (long long)a, (long long)b);
+    return SA_OK;
+}
+
+/* k * step, moved by dir (+1 or -1) past anything the summed register can
+ * hold for output k: each of its k additions rounds by at most half an ulp
+ * of a time no later than output k's, k * (k * step) * 2^-53 in all,
+ * doubled for the rounding of step and of this product, plus one. */
+static double time_bound(const sa_resampler *r, int64_t k, int dir) {
+    double t = (double)k * r->step;
+    return t + dir * ((double)k * t * 0x1p-52 + 1.0);
+}
+
+sa_err sa_resampler_span(const sa_resampler *r, int64_t a, int64_t b, int64_t *first, int64_t *end) {
+    sa_err err = check_range_args(r, a, b);
+    if (err)
+        return err;
+    if (r->identity || a == b) {
+        *first = a;
+        *end = b;
+        return SA_OK;
+    }
+    /* output k reads inputs floor(t) - wing + 1 .. floor(t) + wing; two more each side */
+    *first = (int64_t)floor(time_bound(r, a, -1)) - r->wing - 1;
+    if (*first < 0)
+        *first = 0;
+    *end = (int64_t)floor(time_bound(r, b - 1, 1)) + r->wing + 3;
+    return SA_OK;
+}
+
+sa_err sa_resampler_range(sa_resampler *r, const float *in, int64_t first, size_t n, bool at_end, int64_t a,
+                          int64_t b, float *out) {
+    sa_err err = check_range_args(r, a, b);
+    if (!err && first < 0)
+        err = sa_error_set(SA_ERR_INVALID, "resampler range input from %lld", (long long)first);
+    if (!err)
+        err = claim(r, USE_RANGES);
+    if (err)
+        return err;
+    const int64_t end = first + (int64_t)n;
+    if (r->identity) {
+        if (a < first || b > end)
+            return sa_error_set(SA_ERR_RANGE, "resampler range [%lld, %lld) from inputs [%lld, %lld)",
+                                (long long)a, (long long)b, (long long)first, (long long)end);
+        memcpy(out, in + (a - first), (size_t)(b - a) * sizeof *out);
+        return SA_OK;
+    }
+    /* as the flush: resampy's floor(total * ratio) outputs, then librosa's zeros up to the ceiling */
+    int64_t computed = b;
+    if (at_end) {
+        if (b > (int64_t)ceil((double)end * r->ratio))
+            return sa_error_set(SA_ERR_RANGE, "resampler range [%lld, %lld) past the end of %lld inputs",
+                                (long long)a, (long long)b, (long long)end);
+        int64_t whole = (int64_t)((double)end * r->ratio);
+        computed = whole < b ? whole : b;
+    }
+    if (a < r->n_out) {
+        r->time = 0.0;
+        r->n_out = 0;
+    }
+    for (; r->n_out < a; r->n_out++)
+        r->time += r->step;
+    if (computed > a) {
+        double last = r->time;
+        for (int64_t k = a + 1; k < computed; k++)
+            last += r->step;
+        /* the left wing reads back to the stream's start, the right one stops at the stretch's end */
+        int64_t lo = (int64_t)r->time - r->wing + 1, hi = (int64_t)last + r->wing + 1;
+        if ((first > 0 && first > lo) || (!at_end && end < hi))
+            return sa_error_set(SA_ERR_RANGE,
+                                "resampler range [%lld, %lld) reads inputs [%lld, %lld), given [%lld, %lld)",
+                                (long long)a, (long long)b, (long long)(lo > 0 ? lo : 0), (long long)hi,
+                                (long long)first, (long long)end);
+        r->hist_len = 0;
+        r->hist_base = first;
+        err = hist_append(r, in, n);
+        if (err)
+            return err;
+        r->n_in = end;
+        run(r, out, computed - a);
+    }
+    for (int64_t k = computed > a ? computed : a; k < b; k++)
+        out[k - a] = 0.0f;
     return SA_OK;
 }

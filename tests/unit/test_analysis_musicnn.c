@@ -20,7 +20,10 @@
 #include <hdf5.h>
 #include <jansson.h>
 
+#include "soundalike/audio.h"
+#include "soundalike/melspec.h"
 #include "soundalike/pipeline.h"
+#include "soundalike/resample.h"
 #include "soundalike/tagger.h"
 #include "testutil.h"
 
@@ -245,17 +248,19 @@ static void test_mp3_pipeline(void **state) {
 
 /* ---- patch selection while streaming ---- */
 
-/* Streams pcm through the analyzer interface in uneven blocks, as the pipeline would. */
-static void analyze(sa_musicnn *m, const float *pcm, size_t n, double duration_s, float *tags, size_t *patches) {
+/* Streams pcm (mono at rate) through the analyzer interface in uneven
+ * blocks, as the pipeline would; emb may be NULL. */
+static void analyze(sa_musicnn *m, const float *pcm, size_t n, int rate, double duration_s, float *tags, float *emb,
+                    size_t *patches) {
     sa_analyzer a;
     sa_musicnn_analyzer(m, &a);
     assert_string_equal(a.name, "musicnn");
-    assert_int_equal(a.rate, 16000);
-    sa_stream_info info = {.native_rate = 16000, .channels = 1, .duration_s = duration_s};
+    assert_int_equal(a.rate, 0); /* the file's own rate */
+    sa_stream_info info = {.native_rate = rate, .channels = 1, .duration_s = duration_s};
     void *st;
     assert_int_equal(a.start(a.config, &info, &st), SA_OK);
     for (size_t i = 0, block = 1000; i < n; i += block, block = block * 7 % 10007 + 1) {
-        sa_audio_block b = {.mono = pcm + i, .frames = n - i < block ? n - i : block, .channels = 1, .rate = 16000};
+        sa_audio_block b = {.mono = pcm + i, .frames = n - i < block ? n - i : block, .channels = 1, .rate = rate};
         assert_int_equal(a.feed(st, &b), SA_OK);
     }
     sa_features f = {0};
@@ -264,6 +269,8 @@ static void analyze(sa_musicnn *m, const float *pcm, size_t n, double duration_s
     const sa_feature *t = sa_features_get(&f, "musicnn", "tags");
     assert_non_null(t);
     memcpy(tags, t->values, TAGS * sizeof(float));
+    if (emb)
+        memcpy(emb, sa_features_get(&f, "musicnn", "embedding")->values, EMB * sizeof(float));
     float p;
     assert_int_equal(sa_features_scalar(&f, "musicnn", "patches", &p), SA_OK);
     *patches = (size_t)p;
@@ -282,7 +289,7 @@ static void test_patch_selection(void **state) {
 
     /* right estimate, 3 patches: the centres of three thirds, patches 1, 4, 7 */
     assert_int_equal(sa_musicnn_set_patches(m, 3), SA_OK);
-    analyze(m, pcm, n, duration, tags, &patches);
+    analyze(m, pcm, n, 16000, duration, tags, NULL, &patches);
     assert_int_equal(patches, 3);
     taggram_mean(taggram, (const int[]){1, 4, 7}, 3, want);
     for (int i = 0; i < TAGS; i++)
@@ -290,14 +297,14 @@ static void test_patch_selection(void **state) {
 
     /* no estimate: every patch while at most 2K are kept, then every other
      * one: 0..7 computed, thinned to 0, 2, 4, 6, then 8 */
-    analyze(m, pcm, n, 0.0, tags, &patches);
+    analyze(m, pcm, n, 16000, 0.0, tags, NULL, &patches);
     assert_int_equal(patches, 5);
     taggram_mean(taggram, (const int[]){0, 2, 4, 6, 8}, 5, want);
     for (int i = 0; i < TAGS; i++)
         assert_float_equal(tags[i], want[i], 1e-4);
 
     /* an estimate far too long plans patches past the end: the last complete one stands in */
-    analyze(m, pcm, n, 1000.0, tags, &patches);
+    analyze(m, pcm, n, 16000, 1000.0, tags, NULL, &patches);
     assert_int_equal(patches, 1);
     taggram_mean(taggram, (const int[]){8}, 1, want);
     for (int i = 0; i < TAGS; i++)
@@ -305,7 +312,7 @@ static void test_patch_selection(void **state) {
 
     /* 8 patches, the right estimate: all but one of the 9, evenly spread (patch 4 left out) */
     assert_int_equal(sa_musicnn_set_patches(m, 8), SA_OK);
-    analyze(m, pcm, n, duration, tags, &patches);
+    analyze(m, pcm, n, 16000, duration, tags, NULL, &patches);
     assert_int_equal(patches, 8);
     taggram_mean(taggram, (const int[]){0, 1, 2, 3, 5, 6, 7, 8}, 8, want);
     for (int i = 0; i < TAGS; i++)
@@ -313,7 +320,7 @@ static void test_patch_selection(void **state) {
 
     /* the whole track, through the analyzer interface, equals the reference mean */
     assert_int_equal(sa_musicnn_set_patches(m, SA_MUSICNN_WHOLE_TRACK), SA_OK);
-    analyze(m, pcm, n, duration, tags, &patches);
+    analyze(m, pcm, n, 16000, duration, tags, NULL, &patches);
     assert_int_equal(patches, 9);
     assert_true(max_abs_diff(tags, ref_model(ref, 1, "track_mean"), TAGS) < 1e-4);
 
@@ -334,7 +341,7 @@ static void test_long_stream_stays_bounded(void **state) {
     sa_musicnn *m = load_model(0);
     float tags[TAGS];
     assert_int_equal(sa_musicnn_set_patches(m, 2), SA_OK);
-    analyze(m, pcm, total, 10.0, tags, &patches);
+    analyze(m, pcm, total, 16000, 10.0, tags, NULL, &patches);
     assert_true(patches >= 2 && patches <= 4);
     for (int i = 0; i < TAGS; i++)
         assert_true(tags[i] > 0.0f && tags[i] < 1.0f);
@@ -357,6 +364,147 @@ static void test_short_and_empty(void **state) {
     assert_int_equal(sa_musicnn_run_audio(m, pcm, 0, tags, emb, &patches), SA_ERR_FORMAT);
     sa_musicnn_free(m);
     free(pcm);
+}
+
+/* ---- only the patches' windows resampled: the same bits as the whole track ---- */
+
+/* The MP3 decoded to mono at its own rate (*rate). */
+static float *decode_mono(const char *path, size_t *n, int *rate) {
+    sa_audio_decoder *dec;
+    assert_int_equal(sa_audio_decoder_open(path, 1, &dec, NULL), SA_OK);
+    *rate = sa_audio_decoder_rate(dec);
+    size_t cap = 1 << 20, len = 0, got;
+    float *x = malloc(cap * sizeof *x);
+    assert_non_null(x);
+    do {
+        if (len + 4096 > cap) {
+            x = realloc(x, (cap *= 2) * sizeof *x);
+            assert_non_null(x);
+        }
+        assert_int_equal(sa_audio_decoder_read(dec, x + len, 4096, &got), SA_OK);
+        len += got;
+    } while (got > 0);
+    sa_audio_decoder_free(dec);
+    *n = len;
+    return x;
+}
+
+/* x (n samples at rate) resampled to out_rate with the FAST filter, a
+ * signal for the tagger to read at another rate; its length in *out_n. */
+static float *to_rate(const float *x, size_t n, int rate, int out_rate, size_t *out_n) {
+    sa_resampler *r;
+    assert_int_equal(sa_resampler_new_quality(rate, out_rate, SA_RESAMPLE_FAST, &r), SA_OK);
+    size_t cap = sa_resampler_max_output(r, n), got;
+    float *y = malloc(2 * cap * sizeof *y);
+    assert_non_null(y);
+    assert_int_equal(sa_resampler_process(r, x, n, y, out_n), SA_OK);
+    assert_int_equal(sa_resampler_flush(r, y + *out_n, cap, &got), SA_OK);
+    *out_n += got;
+    sa_resampler_free(r);
+    return y;
+}
+
+/* The whole 16 kHz resampling of x and its whole log-mel spectrogram, as
+ * the tagger computed them before it resampled windows only; returns the
+ * frames and their number. */
+static float *whole_track_logmel(const float *x, size_t n, int rate, size_t *frames) {
+    size_t len;
+    sa_resampler *r;
+    assert_int_equal(sa_resampler_new(rate, 16000, &r), SA_OK);
+    size_t cap = sa_resampler_max_output(r, n);
+    float *pcm = malloc(2 * cap * sizeof *pcm);
+    assert_non_null(pcm);
+    size_t got;
+    assert_int_equal(sa_resampler_process(r, x, n, pcm, &len), SA_OK);
+    assert_int_equal(sa_resampler_flush(r, pcm + len, cap, &got), SA_OK);
+    len += got;
+    sa_resampler_free(r);
+    sa_melspec_config cfg = SA_MELSPEC_MUSICNN;
+    sa_melspec *mel;
+    assert_int_equal(sa_melspec_new(&cfg, &mel), SA_OK);
+    float *logmel = malloc((sa_melspec_max_frames(mel, len) + sa_melspec_max_frames(mel, 0)) * MELS * sizeof *logmel);
+    assert_non_null(logmel);
+    assert_int_equal(sa_melspec_process(mel, pcm, len, logmel, frames), SA_OK);
+    assert_int_equal(sa_melspec_flush(mel, logmel + *frames * MELS, sa_melspec_max_frames(mel, 0), &got), SA_OK);
+    *frames += got;
+    sa_melspec_free(mel);
+    free(pcm);
+    return logmel;
+}
+
+/* The mean tags and embedding of the listed patches of logmel, run in
+ * batches in that order and summed in double, as the tagger does. */
+static void patch_means(const sa_musicnn *m, const float *logmel, const size_t *list, size_t k, float *tags,
+                        float *emb) {
+    float *in = malloc(k * T * MELS * sizeof *in), *pt = malloc(k * TAGS * sizeof *pt),
+          *pe = malloc(k * EMB * sizeof *pe);
+    assert_true(in && pt && pe);
+    for (size_t i = 0; i < k; i++)
+        memcpy(in + i * T * MELS, logmel + list[i] * T * MELS, T * MELS * sizeof *in);
+    assert_int_equal(sa_musicnn_run_patches(m, in, k, pt, pe), SA_OK);
+    for (int j = 0; j < EMB; j++) {
+        double st = 0.0, se = 0.0;
+        for (size_t i = 0; i < k; i++) {
+            st += j < TAGS ? pt[i * TAGS + (size_t)j] : 0.0f;
+            se += pe[i * EMB + (size_t)j];
+        }
+        if (j < TAGS)
+            tags[j] = (float)(st / (double)k);
+        emb[j] = (float)(se / (double)k);
+    }
+    free(in);
+    free(pt);
+    free(pe);
+}
+
+/* From each MP3, at its own rate (16 kHz) and at 44.1 kHz: the whole
+ * track, three patches planned from the right duration, and the stand-in
+ * patch of a far too long estimate give exactly the tags and embedding of
+ * the same patches cut from the whole track's 16 kHz resampling. */
+static void test_windows_match_whole_track(void **state) {
+    (void)state;
+    sa_musicnn *m = load_model(0);
+    for (int clip = 0; clip < 2; clip++) {
+        char rel[256], path[4096];
+        snprintf(rel, sizeof rel, MODELS "examples/%s.mp3", CLIPS[clip]);
+        size_t n_native, n, frames, patches;
+        int native;
+        float *decoded = decode_mono(tu_shared_path(path, sizeof path, rel), &n_native, &native);
+        for (int pass = 0; pass < 2; pass++) {
+            const int rate = pass ? 44100 : native;
+            float *x = pass ? to_rate(decoded, n_native, native, rate, &n) : decoded;
+            if (!pass)
+                n = n_native;
+            float *logmel = whole_track_logmel(x, n, rate, &frames);
+            const size_t all = frames / T;
+            assert_true(all >= 3 && all < 64);
+            const double duration = (double)n / rate;
+            /* the plan for 3 patches, from the patch count of that duration */
+            const double stride = floor((1.0 + floor(duration * 16000 / 256.0)) / T) / 3.0;
+            const struct {
+                int patches;
+                double duration_s;
+                size_t count;
+            } cases[] = {{SA_MUSICNN_WHOLE_TRACK, duration, all}, {3, duration, 3}, {3, 1000.0, 1}};
+            for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+                size_t sel[64];
+                for (size_t i = 0; i < cases[c].count; i++)
+                    sel[i] = c == 0 ? i : c == 1 ? (size_t)floor(((double)i + 0.5) * stride) : all - 1;
+                float want_tags[TAGS], want_emb[EMB], tags[TAGS], emb[EMB];
+                patch_means(m, logmel, sel, cases[c].count, want_tags, want_emb);
+                assert_int_equal(sa_musicnn_set_patches(m, cases[c].patches), SA_OK);
+                analyze(m, x, n, rate, cases[c].duration_s, tags, emb, &patches);
+                assert_int_equal(patches, cases[c].count);
+                assert_memory_equal(tags, want_tags, sizeof tags);
+                assert_memory_equal(emb, want_emb, sizeof emb);
+            }
+            free(logmel);
+            if (pass)
+                free(x);
+        }
+        free(decoded);
+    }
+    sa_musicnn_free(m);
 }
 
 /* ---- loading: every broken file says which file and what ---- */
@@ -586,6 +734,7 @@ int main(void) {
         cmocka_unit_test(test_patch_selection),
         cmocka_unit_test(test_long_stream_stays_bounded),
         cmocka_unit_test(test_short_and_empty),
+        cmocka_unit_test(test_windows_match_whole_track),
         cmocka_unit_test(test_broken_weights),
         cmocka_unit_test(test_find_model),
         cmocka_unit_test(test_import_h5),

@@ -253,6 +253,72 @@ static void test_identity_and_errors(void **state) {
     }
 }
 
+/* Outputs [a, b) of r from x (n samples of a stream) read from the span
+ * sa_resampler_span gives, cut to the stream; compared with the whole
+ * stream's resampling. */
+static void check_range(sa_resampler *r, const float *x, size_t n, const float *whole, int64_t a, int64_t b) {
+    int64_t first, end;
+    assert_int_equal(sa_resampler_span(r, a, b, &first, &end), SA_OK);
+    assert_true(first >= 0 && (end > first || a == b));
+    bool at_end = end >= (int64_t)n;
+    if (at_end)
+        end = (int64_t)n;
+    float *out = malloc((size_t)(b - a) * sizeof *out);
+    assert_non_null(out);
+    assert_int_equal(sa_resampler_range(r, x + first, first, (size_t)(end - first), at_end, a, b, out), SA_OK);
+    assert_memory_equal(out, whole + a, (size_t)(b - a) * sizeof *out);
+    free(out);
+}
+
+/* Ranges give the whole stream's samples bit for bit at the same indices,
+ * near its start and end too, whatever order they are asked in; inputs
+ * short of the span, FAST objects and mixed use are refused. */
+static void test_ranges(void **state) {
+    (void)state;
+    const int rates[][2] = {{44100, 16000}, {48000, 16000}, {22050, 16000}, {8000, 16000}, {16000, 16000}};
+    const size_t n = 300001;
+    float *x = malloc(n * sizeof *x);
+    assert_non_null(x);
+    uint32_t seed = 12345;
+    for (size_t i = 0; i < n; i++) { /* a tone and noise, so every tap matters */
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = 0.5f * (float)sin(0.01 * (double)i) + (float)(seed >> 8) / 16777216.0f - 0.5f;
+    }
+    for (size_t c = 0; c < sizeof rates / sizeof rates[0]; c++) {
+        size_t total;
+        float *whole = resample_all(rates[c][0], rates[c][1], x, n, 4096, &total);
+        sa_resampler *r;
+        assert_int_equal(sa_resampler_new(rates[c][0], rates[c][1], &r), SA_OK);
+        const int64_t t = (int64_t)total;
+        const int64_t ranges[][2] = {{0, 1000}, {5000, 9001}, {9001, 9001}, {2000, 2500}, {t / 2, t / 2 + 777},
+                                     {t - 3000, t}, {t - 1, t}, {0, t}};
+        for (size_t k = 0; k < sizeof ranges / sizeof ranges[0]; k++)
+            check_range(r, x, n, whole, ranges[k][0], ranges[k][1]);
+        float out[64], cap[8192];
+        size_t got;
+        if (rates[c][0] != rates[c][1]) {
+            /* an input one sample short of what the outputs read */
+            int64_t first, end;
+            assert_int_equal(sa_resampler_span(r, 50000, 50064, &first, &end), SA_OK);
+            assert_int_equal(sa_resampler_range(r, x + first + 40, first + 40, (size_t)(end - first - 40), false,
+                                                50000, 50064, out),
+                             SA_ERR_RANGE);
+            assert_int_equal(sa_resampler_range(r, x + first, first, 40, false, 50000, 50064, out), SA_ERR_RANGE);
+        }
+        assert_int_equal(sa_resampler_range(r, x, 0, n, true, t, t + 1, out), SA_ERR_RANGE); /* past the end */
+        assert_int_equal(sa_resampler_span(r, 10, 5, &(int64_t){0}, &(int64_t){0}), SA_ERR_INVALID);
+        assert_int_equal(sa_resampler_process(r, x, 100, cap, &got), SA_ERR_INVALID);
+        sa_resampler_free(r);
+        free(whole);
+    }
+    sa_resampler *r;
+    assert_int_equal(sa_resampler_new_quality(44100, 22050, SA_RESAMPLE_FAST, &r), SA_OK);
+    int64_t first, end;
+    assert_int_equal(sa_resampler_span(r, 0, 10, &first, &end), SA_ERR_INVALID);
+    sa_resampler_free(r);
+    free(x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_reference),
@@ -260,6 +326,7 @@ int main(void) {
         cmocka_unit_test(test_sines),
         cmocka_unit_test(test_fast_sines),
         cmocka_unit_test(test_identity_and_errors),
+        cmocka_unit_test(test_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
