@@ -89,6 +89,21 @@ static int report_analysis(const cli_ctx *ctx, const sa_analysis_progress *p) {
     return CLI_OK;
 }
 
+/* Catches an existing index up with the analysis and saves it; a library
+ * that never had one gets it at its first query or `index build`. */
+static sa_err update_index(const cli_ctx *ctx, sa_store *s) {
+    sa_index_meta meta;
+    sa_err err = sa_store_index_meta_get(s, "music_library", &meta);
+    if (err == SA_ERR_NOT_FOUND)
+        return SA_OK;
+    const char *profile;
+    sa_index *idx = NULL;
+    if (!err)
+        err = cli_open_index(ctx, s, &profile, &idx);
+    sa_index_free(idx);
+    return err;
+}
+
 static int run_analyze(cli_ctx *ctx, int argc, char **argv) {
     static const struct option own[] = {{"jobs", required_argument, NULL, 'J'}, {0, 0, 0, 0}};
     analyze_opts o = {0};
@@ -112,6 +127,8 @@ static int run_analyze(cli_ctx *ctx, int argc, char **argv) {
     sa_analysis_progress p;
     err = sa_library_analyze(s, &ao, &p);
     sa_analyzer_set_free(set);
+    if (!err && p.done > p.failed)
+        err = update_index(ctx, s);
     sa_store_close(s);
     if (err)
         return cli_fail(ctx, err, "analysis stopped");

@@ -34,8 +34,15 @@ size_t sa_index_auto_nlist(size_t n) {
     return nlist ? nlist : 1;
 }
 
+float *sa_index_alloc_floats(size_t n) {
+    /* aligned_alloc wants a whole number of alignments */
+    if (n > (SIZE_MAX - 63) / sizeof(float))
+        return NULL;
+    return aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+}
+
 float *sa_index_padded_query(const float *query, int dim, size_t stride) {
-    float *q = aligned_alloc(64, stride * sizeof *q);
+    float *q = sa_index_alloc_floats(stride);
     if (q) {
         memcpy(q, query, (size_t)dim * sizeof *q);
         memset(q + dim, 0, (stride - (size_t)dim) * sizeof *q);
@@ -259,6 +266,10 @@ sa_err sa_index_search_range(const sa_index *idx, const float *query, float min_
     return err;
 }
 
+/* A batch of single searches is split over threads in parts of at least
+ * this many queries (an approximate search takes some 0.1 ms). */
+enum { BATCH_PART_QUERIES = 32 };
+
 typedef struct batch_job {
     const sa_index *idx;
     const float *queries;
@@ -298,8 +309,8 @@ sa_err sa_index_search_batch(const sa_index *idx, const float *queries, size_t n
         err = idx->ops->search_batch(idx, queries, nq, k, skip, params, out, found);
     } else {
         batch_job j = {idx, queries, nq, k, skip, params, out, found};
-        size_t threads = (size_t)sa_index_threads();
-        err = sa_index_parallel(nq < threads ? nq : threads, batch_part, &j);
+        size_t threads = (size_t)sa_index_threads(), parts = nq / BATCH_PART_QUERIES;
+        err = sa_index_parallel(parts < 1 ? 1 : parts < threads ? parts : threads, batch_part, &j);
     }
     for (size_t i = 0; !err && i < nq; i++)
         clamp_scores(out + i * k, found[i]);

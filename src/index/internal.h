@@ -60,6 +60,9 @@ sa_err sa_faiss_new(const char *type, int dim, size_t expected_count, sa_index *
  * more than k-means can train well, with some 39 points per centroid. */
 size_t sa_index_auto_nlist(size_t n);
 
+/* n floats, 64-byte aligned (free with free); NULL when out of memory. */
+float *sa_index_alloc_floats(size_t n);
+
 /* A copy of query (dim floats) padded with zeros to stride floats,
  * 64-byte aligned, for the scan kernels; NULL when out of memory. */
 float *sa_index_padded_query(const float *query, int dim, size_t stride);

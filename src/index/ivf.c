@@ -70,7 +70,7 @@ static sa_err list_reserve(ivf_index *f, ivf_list *l, size_t n) {
     cap = (cap + SA_SCAN_ROWS - 1) / SA_SCAN_ROWS * SA_SCAN_ROWS;
     if (cap > POS_MASK || cap > SIZE_MAX / sizeof(float) / f->stride)
         return sa_error_set(SA_ERR_NOMEM, "an IVF list of %zu vectors", n);
-    float *rows = aligned_alloc(64, cap * f->stride * sizeof *rows);
+    float *rows = sa_index_alloc_floats(cap * f->stride);
     int64_t *ids = realloc(l->ids, cap * sizeof *ids);
     if (ids)
         l->ids = ids;

@@ -16,7 +16,9 @@ static uint64_t next_random(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-sa_err sa_kmeans_assign(const float *centroids, size_t k, int dim, const float *x, size_t n, int64_t *labels) {
+/* labels[i] = the centroid (of k) with the largest inner product with
+ * vector i, for n vectors; in parallel, blocked as a batch search. */
+static sa_err assign(const float *centroids, size_t k, int dim, const float *x, size_t n, int64_t *labels) {
     sa_index *flat = NULL;
     int64_t *ids = malloc(k * sizeof *ids);
     sa_hit *hits = malloc(n * sizeof *hits);
@@ -93,7 +95,7 @@ sa_err sa_kmeans(const float *x, size_t n, int dim, size_t k, int iters, uint64_
     if (!err)
         memcpy(centroids, sample, k * (size_t)dim * sizeof *centroids);
     for (int it = 0; !err && it < iters; it++) {
-        err = sa_kmeans_assign(centroids, k, dim, sample, m, labels);
+        err = assign(centroids, k, dim, sample, m, labels);
         if (err || (it > 0 && memcmp(labels, before, m * sizeof *labels) == 0))
             break; /* converged: the centroids would not move */
         update_centroids(sample, m, dim, k, labels, sums, &rng, centroids);

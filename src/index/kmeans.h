@@ -15,8 +15,4 @@
 enum { SA_KMEANS_SAMPLE_PER_CENTROID = 64 };
 sa_err sa_kmeans(const float *x, size_t n, int dim, size_t k, int iters, uint64_t seed, float *centroids);
 
-/* labels[i] = the centroid (of k) with the largest inner product with
- * vector i, for n vectors; in parallel, blocked as a batch search. */
-sa_err sa_kmeans_assign(const float *centroids, size_t k, int dim, const float *x, size_t n, int64_t *labels);
-
 #endif

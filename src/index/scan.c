@@ -85,6 +85,93 @@ __attribute__((target("avx512f,fma"))) static void dot_avx512(const float *q, co
     }
 }
 
+/* ---- half precision ---- */
+
+size_t sa_scan_half_stride(int dim) {
+    return ((size_t)dim + SA_SCAN_HALF_ALIGN - 1) / SA_SCAN_HALF_ALIGN * SA_SCAN_HALF_ALIGN;
+}
+
+uint16_t sa_scan_to_half(float v) {
+    uint32_t x;
+    memcpy(&x, &v, sizeof x);
+    uint16_t sign = (uint16_t)(x >> 16 & 0x8000);
+    uint32_t mag = x & 0x7fffffff;
+    if (mag >= 0x38800000) { /* a normal half: drop 13 mantissa bits, nearest even */
+        uint32_t r = mag - 0x38000000; /* exponent rebased from 127 to 15 */
+        r += 0xfff + (r >> 13 & 1);
+        return (uint16_t)(sign | r >> 13);
+    }
+    if (mag < 0x33000000) /* under half the smallest subnormal: zero */
+        return sign;
+    /* a subnormal half: the implicit bit made explicit, shifted into place */
+    uint32_t e = mag >> 23, m = (mag & 0x7fffff) | 0x800000, shift = 126 - e;
+    uint32_t r = m >> shift, rest = m & ((1u << shift) - 1), half_way = 1u << (shift - 1);
+    r += rest > half_way || (rest == half_way && (r & 1));
+    return (uint16_t)(sign | r);
+}
+
+/* binary16 to float, exactly (portable path) */
+static float from_half(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = h >> 10 & 0x1f, m = h & 0x3ff, x;
+    if (e == 0) { /* zero or subnormal: m * 2^-24 is exact in a float */
+        float f = (float)m * 0x1p-24f;
+        memcpy(&x, &f, sizeof x);
+        x |= sign;
+    } else {
+        x = sign | (e + 112) << 23 | m << 13; /* never inf or NaN: stored values are finite */
+    }
+    float f;
+    memcpy(&f, &x, sizeof f);
+    return f;
+}
+
+static void dot_half_portable(const float *q, const uint16_t *rows, size_t n, size_t hstride, float *scores) {
+    for (size_t i = 0; i < n; i++) {
+        const uint16_t *r = rows + i * hstride;
+        float acc[SA_SCAN_ALIGN] = {0};
+        for (size_t j = 0; j < hstride; j += SA_SCAN_ALIGN)
+            for (int l = 0; l < SA_SCAN_ALIGN; l++)
+                acc[l] += q[j + l] * from_half(r[j + l]);
+        for (int w = SA_SCAN_ALIGN / 2; w > 0; w /= 2)
+            for (int l = 0; l < w; l++)
+                acc[l] += acc[l + w];
+        scores[i] = acc[0];
+    }
+}
+
+__attribute__((target("avx2,fma,f16c"))) static void dot_half_avx2(const float *q, const uint16_t *rows, size_t n,
+                                                                    size_t hstride, float *scores) {
+    for (size_t i = 0; i < n; i += SA_SCAN_ROWS) {
+        const uint16_t *r = rows + i * hstride;
+        __m256 acc[SA_SCAN_ROWS];
+        for (int k = 0; k < SA_SCAN_ROWS; k++) {
+            acc[k] = _mm256_setzero_ps();
+            for (size_t j = 0; j < hstride; j += 8) {
+                __m256 v = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(r + (size_t)k * hstride + j)));
+                acc[k] = _mm256_fmadd_ps(_mm256_load_ps(q + j), v, acc[k]);
+            }
+        }
+        _mm256_storeu_ps(scores + i, reduce8x8(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]));
+    }
+}
+
+__attribute__((target("avx512f,fma"))) static void dot_half_avx512(const float *q, const uint16_t *rows, size_t n,
+                                                                    size_t hstride, float *scores) {
+    for (size_t i = 0; i < n; i += SA_SCAN_ROWS) {
+        const uint16_t *r = rows + i * hstride;
+        __m256 sum[SA_SCAN_ROWS];
+        for (int k = 0; k < SA_SCAN_ROWS; k++) {
+            __m512 acc = _mm512_setzero_ps();
+            for (size_t j = 0; j < hstride; j += 16) {
+                __m512 v = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(r + (size_t)k * hstride + j)));
+                acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + j), v, acc);
+            }
+            sum[k] = fold512(acc);
+        }
+        _mm256_storeu_ps(scores + i, reduce8x8(sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], sum[7]));
+    }
+}
+
 static const char *const path_names[] = {"portable", "avx2", "avx512"};
 
 /* -1 until resolved; every thread resolves to the same value, so a race is harmless. */
@@ -94,7 +181,8 @@ static int cpu_has(sa_scan_path path) {
     __builtin_cpu_init();
     switch (path) {
     case SA_SCAN_AVX512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-    case SA_SCAN_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case SA_SCAN_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     case SA_SCAN_PORTABLE: return 1;
     }
     return 0;
@@ -152,3 +240,13 @@ void sa_scan_dot(const float *q, const float *rows, size_t n, size_t stride, flo
     case SA_SCAN_PORTABLE: dot_portable(q, rows, n, stride, scores); break;
     }
 }
+
+void sa_scan_dot_half(const float *q, const uint16_t *rows, size_t n, size_t hstride, float *scores) {
+    switch (sa_scan_current()) {
+    case SA_SCAN_AVX512: dot_half_avx512(q, rows, n, hstride, scores); break;
+    case SA_SCAN_AVX2: dot_half_avx2(q, rows, n, hstride, scores); break;
+    case SA_SCAN_PORTABLE: dot_half_portable(q, rows, n, hstride, scores); break;
+    }
+}
+
+bool sa_scan_half_pays(void) { return sa_scan_current() != SA_SCAN_PORTABLE; }

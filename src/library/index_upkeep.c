@@ -8,7 +8,6 @@
  * cannot be trusted, or that catching up would leave poor, is rebuilt.
  * Every build measures recall@10 on the library's own tracks and tunes the
  * approximate types until it reaches 0.99. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -143,14 +143,25 @@ static sa_err build_locked(sa_server *srv, sa_store *s, srv_build *b) {
     if (merr && merr != SA_ERR_NOT_FOUND)
         return merr;
     int recorded = merr == SA_OK && strcmp(meta.profile, profile->name) == 0;
-    const char *type = b->type ? b->type : recorded && meta.type[0] ? meta.type : "flat";
+    /* what was asked for last time (often "auto"), else the default */
+    const char *type = b->type                                  ? b->type
+                       : recorded && meta.requested[0] ? meta.requested
+                       : recorded && meta.type[0]      ? meta.type
+                                                       : "auto";
+    const char *concrete = type;
+    if (strcmp(type, "auto") == 0) {
+        int64_t count = 0;
+        if ((err = sa_store_vectors_count(s, profile->name, &count)))
+            return err;
+        concrete = sa_library_index_auto_type(profile->dim, (size_t)count);
+    }
     b->rebuilt = 1;
-    if (!b->force && (b->index = reusable(srv, s, profile, type)) != NULL) {
+    if (!b->force && (b->index = reusable(srv, s, profile, concrete)) != NULL) {
         b->rebuilt = 0;
         return SA_OK;
     }
     sa_index *idx = NULL;
-    if (!b->force && recorded && strcmp(meta.type, type) == 0)
+    if (!b->force && recorded && strcmp(meta.type, concrete) == 0)
         err = sa_library_index_open(s, profile->name, path, &idx, &b->rebuilt);
     else
         err = sa_library_index_build(s, profile->name, type, path, &idx, NULL);

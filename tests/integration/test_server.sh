@@ -264,10 +264,10 @@ expect_status 413 "a chunked body over the limit is 413"
 http POST /api/faiss/similar-by-vector -d 'query_vector=1'; expect_status 415 "a form body is 415"
 python3 - "$LIB/later/long.wav" <<'EOF'
 import array, math, sys, wave
-# 20 minutes of audio: far longer to analyse than the 2 s allowed
+# two hours of audio: far longer to analyse than the 2 s allowed
 w = wave.open(sys.argv[1], "wb"); w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
 ten_s = array.array("h", (int(8000 * math.sin(i * 0.05) * math.sin(i * 3e-4)) for i in range(80000))).tobytes()
-w.writeframes(ten_s * 120)
+w.writeframes(ten_s * 720)
 w.close()
 EOF
 START=$(date +%s.%N)

@@ -131,8 +131,9 @@ static void check_search(const sa_index *idx, const model *m, const float *q, si
         for (size_t j = 0; j < i; j++)
             assert_true(hits[j].id != hits[i].id);
         double exact = dot_exact(q, m->vecs + (size_t)at * (size_t)m->dim, m->dim);
-        assert_true(fabs(hits[i].score - exact) <= TOL);
-        assert_true(fabs(exact - ref[i].score) <= TOL);
+        if (fabs(hits[i].score - exact) > TOL || fabs(exact - ref[i].score) > TOL)
+            fail_msg("hit %zu: id %lld scores %.9f, exactly %.9f; rank %zu should score %.9f (id %lld)", i,
+                     (long long)hits[i].id, (double)hits[i].score, exact, i, ref[i].score, (long long)ref[i].id);
         if (i > 0)
             assert_true(hits[i].score <= hits[i - 1].score);
     }
@@ -228,6 +229,158 @@ static void test_paths_agree(void **state) {
             }
         }
     }
+    sa_index_free(idx);
+    model_free(&m);
+}
+
+/* ---- the half-precision first pass ---- */
+
+/* The value of a finite binary16 bit pattern, computed independently. */
+static float half_value(uint16_t h) {
+    int e = h >> 10 & 31, m = h & 1023;
+    float v = e ? ldexpf((float)(1024 + m), e - 25) : ldexpf((float)m, -24);
+    return h & 0x8000 ? -v : v;
+}
+
+/* Every finite half converts back to itself; values between two halves go
+ * to the nearer, ties to the even one; the tiniest round to zero. */
+static void test_half_conversion(void **state) {
+    (void)state;
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        if ((h >> 10 & 31) == 31)
+            continue; /* infinities and NaNs are never stored */
+        float v = half_value((uint16_t)h);
+        if (sa_scan_to_half(v) != h)
+            fail_msg("%g (half %04x) converts to %04x", (double)v, (unsigned)h, (unsigned)sa_scan_to_half(v));
+        if ((h & 0x7fff) == 0x7bff)
+            continue; /* the largest: nothing above it */
+        float next = half_value((uint16_t)(h + 1)), mid = (v + next) / 2; /* exact in a float */
+        if (h & 0x8000)
+            continue; /* negatives mirror positives: their bits were checked above */
+        uint16_t even = (h & 1) ? (uint16_t)(h + 1) : (uint16_t)h;
+        assert_int_equal(sa_scan_to_half(mid), even);
+        assert_int_equal(sa_scan_to_half(nextafterf(mid, 1e9f)), h + 1);
+        assert_int_equal(sa_scan_to_half(nextafterf(mid, -1e9f)), h);
+    }
+    assert_int_equal(sa_scan_to_half(ldexpf(1, -25)), 0); /* a tie with zero: even */
+    assert_int_equal(sa_scan_to_half(nextafterf(ldexpf(1, -25), 1)), 1);
+    assert_int_equal(sa_scan_to_half(1e-30f), 0);
+    assert_int_equal(sa_scan_to_half(-1e-30f), 0x8000);
+    assert_int_equal(sa_scan_to_half(SA_SCAN_HALF_MAX), 0x7bff);
+    assert_int_equal(sa_scan_to_half(1.0f), 0x3c00);
+}
+
+/* Each path's half kernel sums the widened halves as the float kernel would. */
+static void test_half_kernels(void **state) {
+    (void)state;
+    rng_state = 30;
+    enum { N = 64, DIM = 67 };
+    size_t hstride = sa_scan_half_stride(DIM);
+    float *q = calloc(hstride, sizeof *q), *wide = calloc(N * hstride, sizeof *wide);
+    uint16_t *half = aligned_alloc(64, N * hstride * sizeof *half);
+    assert_non_null(q);
+    assert_non_null(wide);
+    assert_non_null(half);
+    memset(half, 0, N * hstride * sizeof *half);
+    random_unit(q, DIM);
+    for (size_t i = 0; i < N; i++) {
+        float v[DIM];
+        random_unit(v, DIM);
+        v[i % DIM] *= (float)(i % 3 == 0 ? 1e-6 : 1); /* some subnormal halves */
+        for (int j = 0; j < DIM; j++) {
+            half[i * hstride + (size_t)j] = sa_scan_to_half(v[j]);
+            wide[i * hstride + (size_t)j] = half_value(half[i * hstride + (size_t)j]);
+        }
+    }
+    float scores[N];
+    for (size_t p = 0; p < 3; p++) {
+        if (sa_scan_force(all_paths[p]) == SA_ERR_UNSUPPORTED)
+            continue;
+        sa_scan_dot_half(q, half, N, hstride, scores);
+        for (size_t i = 0; i < N; i++)
+            assert_float_equal(scores[i], dot_exact(q, wide + i * hstride, DIM), 1e-6);
+    }
+    free(q);
+    free(wide);
+    free(half);
+}
+
+/* A library large enough for the half-precision first pass, full of near
+ * ties (copies nudged by less than a half can tell): single searches on
+ * every path give exactly what the single-precision batch scan gives. */
+static void test_half_pass_is_exact(void **state) {
+    (void)state;
+    rng_state = 31;
+    model m = model_random(67, 20000);
+    /* rows 2000..4999: a tight bunch, whose scores differ by about what half
+     * precision gets wrong, so that its first pass does misorder them */
+    float centre[67];
+    random_unit(centre, 67);
+    for (size_t i = 2000; i < 5000; i++) {
+        float *v = m.vecs + i * 67;
+        double norm = 0;
+        for (int j = 0; j < 67; j++) {
+            v[j] = centre[j] + 1e-4f * rng_float();
+            norm += (double)v[j] * v[j];
+        }
+        for (int j = 0; j < 67; j++) /* unit length: a cosine, not clamped */
+            v[j] = (float)(v[j] / sqrt(norm));
+    }
+    for (size_t i = 10000; i < m.n; i++) { /* the second half: the first, nudged or copied */
+        memcpy(m.vecs + i * 67, m.vecs + (i - 10000) * 67, 67 * sizeof(float));
+        if (i % 2)
+            m.vecs[i * 67 + i % 67] += 1e-6f;
+    }
+    sa_index *idx = index_of(&m);
+    sa_index_info in;
+    assert_int_equal(sa_index_info_get(idx, &in), SA_OK);
+    assert_true(!sa_scan_half_pays() || strstr(in.detail, "half precision"));
+    enum { NQ_HALF = 12, KH = 30 };
+    float *queries = malloc(NQ_HALF * 67 * sizeof *queries);
+    assert_non_null(queries);
+    for (int q = 0; q < NQ_HALF; q++) { /* stored vectors, random ones, and ones near the bunch */
+        float *v = queries + q * 67;
+        if (q % 3 == 1) {
+            memcpy(v, m.vecs + (size_t)(q * 997 % 20000) * 67, 67 * sizeof(float));
+        } else {
+            random_unit(v, 67);
+            double norm = 0;
+            for (int j = 0; q % 3 == 2 && j < 67; j++) {
+                v[j] = centre[j] + 0.05f * v[j];
+                norm += (double)v[j] * v[j];
+            }
+            for (int j = 0; q % 3 == 2 && j < 67; j++)
+                v[j] = (float)(v[j] / sqrt(norm));
+        }
+    }
+    sa_hit batch[NQ_HALF * KH], one[KH];
+    size_t found[NQ_HALF], n;
+    int64_t excl[] = {m.ids[997], m.ids[10997]};
+    for (size_t p = 0; p < 3; p++) {
+        if (sa_scan_force(all_paths[p]) == SA_ERR_UNSUPPORTED)
+            continue;
+        assert_int_equal(sa_index_search_batch(idx, queries, NQ_HALF, KH, NULL, NULL, batch, found), SA_OK);
+        for (int q = 0; q < NQ_HALF; q++) {
+            assert_int_equal(sa_index_search(idx, queries + q * 67, KH, NULL, 0, one, &n), SA_OK);
+            assert_int_equal(n, found[q]);
+            for (size_t i = 0; i < n; i++) {
+                assert_true(one[i].id == batch[q * KH + i].id);
+                assert_true(one[i].score == batch[q * KH + i].score);
+            }
+            check_search(idx, &m, queries + q * 67, KH, excl, 2);
+        }
+    }
+    /* a value beyond half precision's range: single precision from then on, still exact */
+    float big[67] = {0};
+    big[3] = 1e5f;
+    int64_t big_id = 77;
+    assert_int_equal(sa_index_add(idx, &big_id, big, 1), SA_OK);
+    assert_int_equal(sa_index_info_get(idx, &in), SA_OK);
+    assert_null(strstr(in.detail, "half precision"));
+    assert_int_equal(sa_index_search(idx, queries, 5, NULL, 0, one, &n), SA_OK);
+    assert_int_equal(sa_index_remove(idx, big_id), SA_OK);
+    check_search(idx, &m, queries, 5, NULL, 0);
+    free(queries);
     sa_index_free(idx);
     model_free(&m);
 }
@@ -1085,6 +1238,8 @@ static void test_search_batch(void **state) {
         expect_batch_matches(kinds[t], fx->queries, NQ, 10, 3);
         expect_batch_matches(kinds[t], fx->queries, 2, 25, 3); /* fewer queries than threads */
     }
+    /* enough work for the exact batch to split over threads */
+    expect_batch_matches(fx->exact, fx->m.vecs, 1200, 10, 3);
     /* more hits asked for than there are vectors */
     model small = model_random(17, 5);
     sa_index *tiny = index_of(&small);
@@ -1431,6 +1586,9 @@ int main(void) {
         cmocka_unit_test(test_env_selects_path),
         cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_paths_agree),
+        cmocka_unit_test(test_half_conversion),
+        cmocka_unit_test(test_half_kernels),
+        cmocka_unit_test(test_half_pass_is_exact),
         cmocka_unit_test(test_exclusion),
         cmocka_unit_test(test_replace_on_add),
         cmocka_unit_test(test_remove),

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -432,14 +433,14 @@ typedef struct old_reader {
     const sa_index *idx;
     const float *query;
     sa_hit first[10];
-    volatile int stop;
+    atomic_int stop;
     int same; /* every answer equalled the first */
 } old_reader;
 
 static void *old_reader_main(void *arg) {
     old_reader *r = arg;
     r->same = 1;
-    while (!r->stop) {
+    while (!atomic_load(&r->stop)) {
         sa_hit hits[10];
         size_t n;
         if (sa_index_search(r->idx, r->query, 10, NULL, 0, hits, &n) != SA_OK || n != 10)
@@ -466,7 +467,7 @@ static void test_rebuild_aside(void **state) {
         revector(fx, id);
     sa_index *fresh;
     assert_int_equal(sa_library_index_build(fx->s, PROFILE, "ivf", fx->index, &fresh, NULL), SA_OK);
-    r.stop = 1;
+    atomic_store(&r.stop, 1);
     assert_int_equal(pthread_join(th, NULL), 0);
     assert_true(r.same);
     assert_int_equal(sa_index_count(old), 2000);
