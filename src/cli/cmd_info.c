@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "soundalike/features_json.h"
 #include "soundalike/library.h"
 #include "soundalike/profile.h"
 
@@ -17,26 +18,6 @@ static json_t *track_json(const sa_track *t) {
                      "artist", str_or_null(t->artist), "album", str_or_null(t->album), "genre",
                      str_or_null(t->genre), "scanned_at", (json_int_t)t->scanned_at, "analyzed_at",
                      (json_int_t)t->analyzed_at);
-}
-
-static json_t *group_json(const sa_feature_group *g) {
-    json_t *obj = json_object();
-    json_object_set_new(obj, "version", json_integer(g->version));
-    for (size_t i = 0; i < g->count; i++) {
-        const sa_feature *it = &g->items[i];
-        json_t *v;
-        if (it->text) {
-            v = json_string(it->text);
-        } else if (it->count == 1) {
-            v = json_real(it->values[0]);
-        } else {
-            v = json_array();
-            for (size_t k = 0; k < it->count; k++)
-                json_array_append_new(v, json_real(it->values[k]));
-        }
-        json_object_set_new(obj, it->name, v);
-    }
-    return obj;
 }
 
 /* Profiles for which the track has a vector. */
@@ -96,10 +77,8 @@ static int run_show(cli_ctx *ctx, int argc, char **argv) {
     if (!err)
         err = sa_store_features_get(s, t.id, &f);
     if (!err && ctx->json) {
-        json_t *j = track_json(&t), *feats = json_object();
-        for (size_t g = 0; g < f.count; g++)
-            json_object_set_new(feats, f.groups[g].analyzer, group_json(&f.groups[g]));
-        json_object_set_new(j, "features", feats);
+        json_t *j = track_json(&t);
+        json_object_set_new(j, "features", sa_features_json(&f));
         json_object_set_new(j, "vectors", vectors_json(s, t.id));
         rc = cli_print_json(j);
     } else if (!err) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "soundalike/features_json.h"
 #include "soundalike/tagger.h"
 #include "server/internal.h"
 
@@ -221,28 +222,6 @@ void srv_h_tracks(srv_request *req) {
 
 /* ---- GET /api/tracks/{id} ---- */
 
-static json_t *group_json(const sa_feature_group *g) {
-    json_t *obj = json_pack("{si}", "version", g->version);
-    for (size_t i = 0; obj && i < g->count; i++) {
-        const sa_feature *it = &g->items[i];
-        json_t *v;
-        if (it->text) {
-            v = json_string(it->text);
-        } else if (it->count == 1) {
-            v = json_real(it->values[0]);
-        } else {
-            v = json_array();
-            for (size_t k = 0; v && k < it->count; k++)
-                if (json_array_append_new(v, json_real(it->values[k])) != 0) {
-                    json_decref(v);
-                    v = NULL;
-                }
-        }
-        obj = srv_json_with(obj, it->name, v);
-    }
-    return obj;
-}
-
 /* The profiles the track has a vector of. */
 static json_t *vectors_json(sa_store *s, int64_t id, sa_err *err) {
     json_t *arr = json_array();
@@ -261,13 +240,6 @@ static json_t *vectors_json(sa_store *s, int64_t id, sa_err *err) {
     return arr;
 }
 
-static json_t *features_json(const sa_features *f) {
-    json_t *groups = json_object();
-    for (size_t g = 0; groups && g < f->count; g++)
-        groups = srv_json_with(groups, f->groups[g].analyzer, group_json(&f->groups[g]));
-    return groups;
-}
-
 void srv_h_track(srv_request *req) {
     sa_store *s = srv_store(req);
     sa_track t = {0};
@@ -280,7 +252,7 @@ void srv_h_track(srv_request *req) {
         json_decref(vectors);
         srv_reply_err(req, err, "reading the track");
     } else {
-        json_t *j = srv_json_with(srv_json_with(track_json(&t), "features", features_json(&f)), "vectors", vectors);
+        json_t *j = srv_json_with(srv_json_with(track_json(&t), "features", sa_features_json(&f)), "vectors", vectors);
         if (j && add_summary(j, req->srv, &f, DETAIL_TAGS) != 0) {
             json_decref(j);
             j = NULL;
