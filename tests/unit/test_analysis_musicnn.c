@@ -37,18 +37,11 @@ static const char *const MODEL_KEYS[] = {"MSD_musicnn", "MTT_musicnn"};
 
 /* ---- helpers ---- */
 
+/* rel is below the shared folder */
 static float *read_f32(const char *rel, size_t *n) {
     char path[4096];
-    FILE *f = fopen(tu_shared_path(path, sizeof path, rel), "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *x = malloc((size_t)size);
+    float *x = tu_read_f32(tu_shared_path(path, sizeof path, rel), n);
     assert_non_null(x);
-    assert_int_equal(fread(x, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *n = (size_t)size / sizeof(float);
     return x;
 }
 

@@ -42,16 +42,8 @@ static float *resample_all(int in_rate, int out_rate, const float *x, size_t n, 
 }
 
 static float *read_f32(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *x = malloc((size_t)size);
+    float *x = tu_read_f32(path, n);
     assert_non_null(x);
-    assert_int_equal(fread(x, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *n = (size_t)size / sizeof(float);
     return x;
 }
 

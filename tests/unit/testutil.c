@@ -59,3 +59,19 @@ int tu_copy_file(const char *src, const char *dst, size_t n) {
     fclose(in);
     return (fclose(out) == 0) ? rc : -1;
 }
+
+float *tu_read_f32(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    float *x = NULL;
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (x = malloc((size_t)size)) != NULL &&
+        fread(x, 1, (size_t)size, f) != (size_t)size) {
+        free(x);
+        x = NULL;
+    }
+    fclose(f);
+    *n = x ? (size_t)size / sizeof(float) : 0;
+    return x;
+}

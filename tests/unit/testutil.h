@@ -16,4 +16,8 @@ int tu_write_file(const char *path, const void *data, size_t n);
 /* Copies the first n bytes (all when n is 0) of src to dst; 0 on success. */
 int tu_copy_file(const char *src, const char *dst, size_t n);
 
+/* Reads a whole file of raw float32 samples; *n gets their number. NULL
+ * when it cannot be read; the caller frees the result. */
+float *tu_read_f32(const char *path, size_t *n);
+
 #endif
