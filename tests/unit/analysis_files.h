@@ -1,4 +1,4 @@
-/* analysis_files.h: runs one analyzer on a file of the shared corpus (for the analysis tests). */
+/* analysis_files.h: helpers of the analysis tests: one analyzer on a file of the shared corpus, bad input. */
 #ifndef SOUNDALIKE_TEST_ANALYSIS_FILES_H
 #define SOUNDALIKE_TEST_ANALYSIS_FILES_H
 
@@ -24,6 +24,19 @@ static inline int af_analyse_file(const char *rel, const sa_analyzer *a, sa_feat
         print_message("%s: %s\n", path, sa_error_detail());
     assert_int_equal(err, SA_OK);
     return 1;
+}
+
+/* An analyzer named name refuses a block at a sample rate it did not ask for. */
+static inline void af_expect_wrong_rate_refused(const sa_analyzer *a, const char *name, int wrong_rate) {
+    assert_string_equal(a->name, name);
+    sa_stream_info info = {.native_rate = 44100, .channels = 1};
+    void *st = NULL;
+    assert_int_equal(a->start(a->config, &info, &st), SA_OK);
+    float buf[16] = {0};
+    sa_audio_block b = {.mono = buf, .frames = 16, .channels = 1, .rate = wrong_rate};
+    assert_int_equal(a->feed(st, &b), SA_ERR_INVALID);
+    a->free(st);
+    a->free(NULL);
 }
 
 #endif
