@@ -135,7 +135,10 @@ static sa_err record_file(scan_ctx *c, const char *path, const struct stat *st, 
         return SA_OK;
     }
     char hash[17] = "";
-    sa_err err = content_hash(path, (int64_t)st->st_size, hash);
+    char why[512];
+    sa_err err = SA_OK;
+    if (!perr && (perr = content_hash(path, (int64_t)st->st_size, hash)) == SA_ERR_NOMEM)
+        err = perr;
     if (err) {
         sa_audio_info_clear(&info);
         return err;
@@ -143,8 +146,7 @@ static sa_err record_file(scan_ctx *c, const char *path, const struct stat *st, 
     sa_track t = {.path = (char *)path, .size = (int64_t)st->st_size,
                   .mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
                   .content_hash = hash, .scanned_at = (int64_t)time(NULL)};
-    char why[512];
-    if (perr) {
+    if (perr) { /* not audio, or unreadable: recorded, and the scan goes on */
         snprintf(why, sizeof why, "not readable audio: %s", sa_error_detail());
         t.status = SA_TRACK_FAILED;
         t.error = why;

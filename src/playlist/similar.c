@@ -46,8 +46,10 @@ static sa_err search_resolved(sa_store *s, const sa_index *idx, const float *v, 
     size_t ask = n + 8;
     for (;;) {
         sa_hit *hits = malloc(ask * sizeof *hits);
-        if (!hits)
+        if (!hits) {
+            sa_playlist_clear(out);
             return sa_error_set(SA_ERR_NOMEM, "search results");
+        }
         size_t found = 0;
         sa_err err = sa_index_search(idx, v, ask, self > 0 ? &self : NULL, self > 0, hits, &found);
         sa_playlist_clear(out);

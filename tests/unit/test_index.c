@@ -441,6 +441,37 @@ static void test_replace_on_add(void **state) {
     model_free(&m);
 }
 
+/* Removes the model's live entry at from the index, keeping the model's
+ * live entries first (it swaps places with the last live one); returns the
+ * new number of live entries. Vectors are 67-d. */
+static size_t model_remove_at(sa_index *idx, model *m, size_t live, size_t at) {
+    float v[67];
+    int64_t gone = m->ids[at];
+    assert_int_equal(sa_index_remove(idx, gone), SA_OK);
+    assert_int_equal(sa_index_remove(idx, gone), SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_index_get(idx, gone, v), SA_ERR_NOT_FOUND);
+    live--;
+    m->ids[at] = m->ids[live];
+    m->ids[live] = gone;
+    memcpy(v, m->vecs + at * 67, sizeof v);
+    memmove(m->vecs + at * 67, m->vecs + live * 67, sizeof v);
+    memcpy(m->vecs + live * 67, v, sizeof v);
+    return live;
+}
+
+/* Every live entry of the model is stored as it is, and a random query finds
+ * the model's k best. */
+static void check_model(sa_index *idx, const model *m, size_t live, size_t k) {
+    float v[67], q[67];
+    model now = {67, live, m->ids, m->vecs};
+    for (size_t i = 0; i < live; i++) {
+        assert_int_equal(sa_index_get(idx, m->ids[i], v), SA_OK);
+        assert_memory_equal(v, m->vecs + i * 67, sizeof v);
+    }
+    random_unit(q, 67);
+    check_search(idx, &now, q, k, NULL, 0);
+}
+
 /* A random run of adds and removes, checked against the model after each step:
  * exercises removal by swap with the last row and the id map's deletions. */
 static void test_remove(void **state) {
@@ -450,42 +481,24 @@ static void test_remove(void **state) {
     sa_index *idx;
     assert_int_equal(sa_index_new_flat(67, &idx), SA_OK);
     size_t live = 0; /* the model's first live entries are in the index */
-    float v[67], q[67];
+    float q[67];
     for (int step = 0; step < 6000; step++) {
         if (live < m.n && (live == 0 || rng_next() % 3 != 0)) {
             assert_int_equal(sa_index_add(idx, &m.ids[live], m.vecs + live * 67, 1), SA_OK);
             live++;
         } else {
-            size_t at = (size_t)(rng_next() % live);
-            int64_t gone = m.ids[at];
-            assert_int_equal(sa_index_remove(idx, gone), SA_OK);
-            assert_int_equal(sa_index_remove(idx, gone), SA_ERR_NOT_FOUND);
-            assert_int_equal(sa_index_get(idx, gone, v), SA_ERR_NOT_FOUND);
-            /* keep the model's live entries first: swap the removed one out */
-            live--;
-            int64_t id = m.ids[at];
-            m.ids[at] = m.ids[live];
-            m.ids[live] = id;
-            memcpy(v, m.vecs + at * 67, sizeof v);
-            memmove(m.vecs + at * 67, m.vecs + live * 67, sizeof v);
-            memcpy(m.vecs + live * 67, v, sizeof v);
+            live = model_remove_at(idx, &m, live, (size_t)(rng_next() % live));
         }
         assert_int_equal(sa_index_count(idx), live);
-        if (step % 500 == 0) {
-            model now = {67, live, m.ids, m.vecs};
-            for (size_t i = 0; i < live; i++) {
-                assert_int_equal(sa_index_get(idx, m.ids[i], v), SA_OK);
-                assert_memory_equal(v, m.vecs + i * 67, sizeof v);
-            }
-            random_unit(q, 67);
-            check_search(idx, &now, q, 10, NULL, 0);
-        }
+        if (step % 500 == 0)
+            check_model(idx, &m, live, 10);
     }
     /* empty it, search it, fill it again */
     while (live > 0)
         assert_int_equal(sa_index_remove(idx, m.ids[--live]), SA_OK);
     sa_hit hit;
     size_t found = 99;
+    random_unit(q, 67);
     assert_int_equal(sa_index_search(idx, q, 1, NULL, 0, &hit, &found), SA_OK);
     assert_int_equal(found, 0);
     assert_int_equal(sa_index_add(idx, m.ids, m.vecs, 10), SA_OK);
@@ -1400,7 +1413,6 @@ static void test_ivf_model(void **state) {
     model first = {67, 600, m.ids, m.vecs};
     sa_index *idx = ivf_of(&first, 0);
     size_t live = 600;
-    float v[67], q[67];
     for (int step = 0; step < 3000; step++) {
         unsigned r = (unsigned)(rng_next() % 5);
         if (r < 2 && live < m.n) { /* add a batch of 1 to 3 */
@@ -1412,28 +1424,12 @@ static void test_ivf_model(void **state) {
             size_t at = (size_t)(rng_next() % live);
             random_unit(m.vecs + at * 67, 67);
             assert_int_equal(sa_index_add(idx, &m.ids[at], m.vecs + at * 67, 1), SA_OK);
-        } else if (live > 0) { /* remove, keeping the model's live entries first */
-            size_t at = (size_t)(rng_next() % live);
-            assert_int_equal(sa_index_remove(idx, m.ids[at]), SA_OK);
-            assert_int_equal(sa_index_remove(idx, m.ids[at]), SA_ERR_NOT_FOUND);
-            live--;
-            int64_t id = m.ids[at];
-            m.ids[at] = m.ids[live];
-            m.ids[live] = id;
-            memcpy(v, m.vecs + at * 67, sizeof v);
-            memmove(m.vecs + at * 67, m.vecs + live * 67, sizeof v);
-            memcpy(m.vecs + live * 67, v, sizeof v);
+        } else if (live > 0) {
+            live = model_remove_at(idx, &m, live, (size_t)(rng_next() % live));
         }
         assert_int_equal(sa_index_count(idx), live);
-        if (step % 300 == 0) {
-            model now = {67, live, m.ids, m.vecs};
-            for (size_t i = 0; i < live; i++) {
-                assert_int_equal(sa_index_get(idx, m.ids[i], v), SA_OK);
-                assert_memory_equal(v, m.vecs + i * 67, sizeof v);
-            }
-            random_unit(q, 67);
-            check_search(idx, &now, q, 20, NULL, 0);
-        }
+        if (step % 300 == 0)
+            check_model(idx, &m, live, 20);
     }
     sa_index_free(idx);
     model_free(&m);
