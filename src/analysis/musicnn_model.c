@@ -91,7 +91,7 @@ static sa_err read_file(const char *path, unsigned char **data, size_t *size) {
 /* Reads tensor i's header and checks it against the spec, then its data. */
 static sa_err read_tensor(reader *r, int i, float *data) {
     const mc_tensor_spec *s = &mc_tensor_specs[i];
-    uint32_t len, ndim;
+    uint32_t len = 0, ndim = 0;
     char what[96];
     snprintf(what, sizeof what, "the header of tensor %d (%s)", i, s->name);
     sa_err err = read_u32(r, &len, what);
@@ -108,7 +108,7 @@ static sa_err read_tensor(reader *r, int i, float *data) {
     char got[96] = "", want[96] = "";
     int same = ndim == (uint32_t)s->ndim, at = 0;
     for (uint32_t d = 0; d < ndim && d < 8; d++) {
-        uint32_t dim;
+        uint32_t dim = 0;
         if ((err = read_u32(r, &dim, what)))
             return err;
         same = same && dim == (uint32_t)s->dims[d];
@@ -141,7 +141,7 @@ static sa_err parse_weights(const char *path, const unsigned char *buf, size_t s
     if (size < sizeof MAGIC || memcmp(buf, MAGIC, sizeof MAGIC) != 0)
         return sa_error_set(SA_ERR_FORMAT, "%s: not a MusiCNN weights file (no \"MCNW\" at the start)", path);
     r.p += sizeof MAGIC;
-    uint32_t version, count;
+    uint32_t version = 0, count = 0;
     sa_err err = read_u32(&r, &version, "the header");
     if (!err && version != 1)
         err = sa_error_set(SA_ERR_UNSUPPORTED, "%s: MCNW version %u; this build reads version 1", path, version);
@@ -384,7 +384,9 @@ sa_err sa_musicnn_run_patches(const sa_musicnn *m, const float *logmel, size_t n
  * place to `looked` either way. */
 static int try_dir(const char *dir, const char *name, char *path, size_t cap, char *looked, size_t looked_cap) {
     size_t used = strlen(looked);
-    snprintf(looked + used, looked_cap - used, "%s%s", used ? ", " : "", dir);
+    /* the list only goes into a message, where a cut one will do */
+    if (snprintf(looked + used, looked_cap - used, "%s%s", used ? ", " : "", dir) < 0)
+        looked[used] = '\0';
     int n = snprintf(path, cap, "%s/%s.weights", dir, name);
     return n > 0 && (size_t)n < cap && access(path, R_OK) == 0;
 }

@@ -463,7 +463,7 @@ static sa_err alloc_index(const char *type, int dim, size_t expected, faiss_inde
 }
 
 sa_err sa_faiss_new(const char *type, int dim, size_t expected_count, sa_index **out) {
-    faiss_index *f;
+    faiss_index *f = NULL;
     sa_err err = alloc_index(type, dim, expected_count, &f);
     if (err)
         return err;
@@ -525,7 +525,7 @@ sa_err sa_faiss_load(sa_ixreader *r, const sa_ixfile_header *h, sa_index **out) 
     if (n > sa_ixreader_left(r) / per_label || (mode == SA_FB_IDS && n != h->count))
         return sa_error_set(SA_ERR_FORMAT, "%s: %llu labels do not fit the file or its count of %llu", r->path,
                             (unsigned long long)n, (unsigned long long)h->count);
-    faiss_index *f;
+    faiss_index *f = NULL;
     err = alloc_index(h->type, h->dim, (size_t)h->count, &f);
     if (err)
         return err;

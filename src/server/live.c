@@ -91,7 +91,7 @@ static sa_err install(sa_server *srv, sa_store *s, sa_index *idx, const sa_profi
         sa_index_free(idx);
         return err;
     }
-    srv_index *ix;
+    srv_index *ix = NULL;
     err = wrap(idx, profile, meta.generation, meta.build_time_s, &ix);
     if (err)
         return err;

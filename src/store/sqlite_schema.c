@@ -165,7 +165,7 @@ static sa_err query_int(sq_store *sq, const char *sql, int *out) {
 
 /* 0 for a new, empty database. */
 static sa_err read_version(sq_store *sq, int *version) {
-    int exists;
+    int exists = 0;
     sa_err err = query_int(sq,
                            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
                            &exists);
@@ -217,7 +217,7 @@ static sa_err migrate_one(sq_store *sq, int *version) {
 }
 
 sa_err sq_migrate(sq_store *sq) {
-    int version;
+    int version = 0;
     /* a plain read first: an up-to-date store opens without waiting for the write lock */
     sa_err err = read_version(sq, &version);
     while (!err && version < KNOWN_VERSION)
