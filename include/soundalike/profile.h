@@ -1,7 +1,9 @@
 /* profile.h: vector profiles, how a track's features become its vector.
  *
  * A profile has a name, a dimension and a builder that reads named features
- * and writes a fixed-layout, L2-normalised float vector. Scaling constants
+ * and writes a fixed-layout float vector, weighted but not yet of unit
+ * length; sa_profile_build then L2-normalises it, which is the form stored
+ * and indexed (inner product is then cosine). Scaling constants
  * are fixed and documented in the builder (never fitted to the library), so a
  * vector does not change when other tracks are added. Vectors of different
  * profiles never share an index. Profiles are immutable and thread-safe. */
@@ -19,9 +21,13 @@ typedef struct sa_profile {
     const char *name;
     int dim;
     const char *description;
-    /* Writes dim floats into out; SA_ERR_NOT_FOUND when a feature it needs is absent. */
-    sa_err (*build)(const sa_features *f, float *out);
+    /* Writes the dim weighted floats, not normalised, into out;
+     * SA_ERR_NOT_FOUND when a feature it needs is absent. */
+    sa_err (*build_raw)(const sa_features *f, float *out);
 } sa_profile;
+
+/* The stored and indexed form: build_raw, then scaled to unit length. */
+sa_err sa_profile_build(const sa_profile *p, const sa_features *f, float *out);
 
 /* The profiles that exist, in preference order; *n gets their number. */
 const sa_profile *const *sa_profile_all(size_t *n);

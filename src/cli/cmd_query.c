@@ -40,7 +40,7 @@ static sa_err vector_of_file(const cli_ctx *ctx, const char *path, const char *p
     sa_features f = {0};
     err = sa_pipeline_run(path, list, n, &f, NULL, NULL);
     if (!err) {
-        err = profile->build(&f, v);
+        err = sa_profile_build(profile, &f, v);
         if (err)
             err = sa_error_set(err, "cannot build a %s vector for %s (%s)", profile->name, path,
                                sa_error_detail());

@@ -34,7 +34,7 @@ sa_err sa_library_store_vectors(sa_store *s, int64_t track_id, const sa_features
         float *v = malloc((size_t)all[i]->dim * sizeof *v);
         if (!v)
             return sa_error_set(SA_ERR_NOMEM, "vector");
-        if (all[i]->build(f, v) == SA_OK) {
+        if (sa_profile_build(all[i], f, v) == SA_OK) {
             err = sa_store_vector_put(s, track_id, all[i]->name, v, all[i]->dim);
         } else {
             err = sa_store_vector_delete(s, track_id, all[i]->name);

@@ -354,9 +354,10 @@ int srv_track_by_id(srv_request *req, sa_store *s, int64_t id, sa_track *out);
 /* Analyses a file with the server's analyzers: 0 with f filled, or -1
  * after replying (422 when it is not audio). */
 int srv_analyse_file(srv_request *req, const char *path, sa_features *f);
-/* Builds a profile's vector from features: 0, or -1 after replying 409
- * (a feature it needs is absent, e.g. the tags without the tagger). */
-int srv_build_vector(srv_request *req, const sa_profile *profile, const sa_features *f, float *v);
+/* Builds a profile's vector from features, of unit length when normalize
+ * is set (the indexed form), else as weighted: 0, or -1 after replying
+ * 409 (a feature it needs is absent, e.g. the tags without the tagger). */
+int srv_build_vector(srv_request *req, const sa_profile *profile, const sa_features *f, int normalize, float *v);
 /* Whether the server can make vectors of profile for new files. */
 int srv_can_make(const sa_server *srv, const sa_profile *profile);
 

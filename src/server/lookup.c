@@ -64,8 +64,8 @@ int srv_can_make(const sa_server *srv, const sa_profile *profile) {
     return srv->tagger || strcmp(profile->name, "descriptors") == 0;
 }
 
-int srv_build_vector(srv_request *req, const sa_profile *profile, const sa_features *f, float *v) {
-    sa_err err = profile->build(f, v);
+int srv_build_vector(srv_request *req, const sa_profile *profile, const sa_features *f, int normalize, float *v) {
+    sa_err err = normalize ? sa_profile_build(profile, f, v) : profile->build_raw(f, v);
     if (!err)
         return 0;
     if (err == SA_ERR_NOT_FOUND)

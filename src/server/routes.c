@@ -41,7 +41,9 @@ static const srv_param p_playlist[] = {
 static const srv_param p_extract[] = {
     {"file_path", SRV_STRING, 1, 0, 0, NULL, "an audio file inside the library folders"},
     {"include_tensorflow", SRV_BOOL, 0, 0, 0, "true", "true: 67-d with the MusiCNN tags; false: 17 descriptors"},
-    {"normalize", SRV_BOOL, 0, 0, 0, "true", "vectors are always L2-normalised (so inner product is cosine)"},
+    {"normalize", SRV_BOOL, 0, 0, 0, "true",
+     "L2-normalise the vector, the form the index holds (inner product is then cosine); false gives the "
+     "weighted features as they are"},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 

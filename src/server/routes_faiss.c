@@ -89,7 +89,7 @@ static void file_query_work(srv_request *req, void *ctx) {
     float *v = malloc((size_t)ix->profile->dim * sizeof *v);
     if (!v)
         srv_reply_error(req, 503, "out of memory");
-    else if (srv_analyse_file(req, q->path, &f) == 0 && srv_build_vector(req, ix->profile, &f, v) == 0)
+    else if (srv_analyse_file(req, q->path, &f) == 0 && srv_build_vector(req, ix->profile, &f, 1, v) == 0)
         search_and_reply(req, s, ix, q, v);
     free(v);
     sa_features_clear(&f);
@@ -212,6 +212,7 @@ void srv_h_similar_by_vector(srv_request *req) {
 
 typedef struct extract {
     const sa_profile *profile;
+    int normalize;
     int64_t id; /* a stored, analysed track: its stored features are used */
     char path[PATH_MAX];
 } extract;
@@ -227,7 +228,7 @@ static void reply_vector(srv_request *req, const extract *x, const float *v) {
                            json_pack("{ss ss si sb sb so ss so}", "file_path", x->path, "file_name",
                                      srv_base_name(x->path), "vector_dimension", x->profile->dim,
                                      "include_tensorflow", strcmp(x->profile->name, "descriptors") != 0, "normalized",
-                                     1, "vector", arr, "profile", x->profile->name, "track_id",
+                                     x->normalize, "vector", arr, "profile", x->profile->name, "track_id",
                                      x->id ? json_integer(x->id) : json_null()),
                            SRV_PRECISION_VECTOR);
 }
@@ -249,7 +250,7 @@ static void extract_work(srv_request *req, void *ctx) {
     } else {
         ok = srv_analyse_file(req, x->path, &f) == 0;
     }
-    if (ok && srv_build_vector(req, x->profile, &f, v) == 0)
+    if (ok && srv_build_vector(req, x->profile, &f, x->normalize, v) == 0)
         reply_vector(req, x, v);
     free(v);
     sa_features_clear(&f);
@@ -261,7 +262,7 @@ void srv_h_extract_vector(srv_request *req) {
     if (srv_param_str(req, "file_path", &path) < 0 || srv_param_bool(req, "include_tensorflow", &tf) < 0 ||
         srv_param_bool(req, "normalize", &normalize) < 0)
         return;
-    extract x = {.profile = sa_profile_find(tf ? "default" : "descriptors")};
+    extract x = {.profile = sa_profile_find(tf ? "default" : "descriptors"), .normalize = normalize};
     sa_store *s = srv_store(req);
     sa_track t = {0};
     int found = !s || srv_client_path(req, path, x.path) < 0 ? -1 : srv_track_at(req, s, path, x.path, &t);

@@ -100,19 +100,10 @@ static sa_err copy_weighted(const sa_features *f, const char *group, const char 
     return err;
 }
 
-static sa_err build_descriptor_profile(const sa_features *f, float *out) {
-    sa_err err = build_descriptors(f, out);
-    if (!err)
-        sa_vector_normalize(out, DESCRIPTOR_DIM);
-    return err;
-}
-
 static sa_err build_default_profile(const sa_features *f, float *out) {
     sa_err err = build_descriptors(f, out);
     if (!err)
         err = copy_weighted(f, "musicnn", "tags", TAG_COUNT, W_TAGS, out + DESCRIPTOR_DIM);
-    if (!err)
-        sa_vector_normalize(out, DESCRIPTOR_DIM + TAG_COUNT);
     return err;
 }
 
@@ -123,8 +114,6 @@ static sa_err build_rich_profile(const sa_features *f, float *out) {
     if (!err)
         err = copy_weighted(f, "musicnn", "embedding", EMBEDDING_DIM, W_EMBEDDING,
                             out + DESCRIPTOR_DIM + CHROMA_DIM);
-    if (!err)
-        sa_vector_normalize(out, DESCRIPTOR_DIM + CHROMA_DIM + EMBEDDING_DIM);
     return err;
 }
 
@@ -132,7 +121,7 @@ static const sa_profile default_profile = {
     "default", DESCRIPTOR_DIM + TAG_COUNT,
     "tempo, key, scale and the 50 MusiCNN tags (the seed's 67 dimensions)", build_default_profile};
 static const sa_profile descriptor_profile = {
-    "descriptors", DESCRIPTOR_DIM, "tempo, key and scale only (no tagger model)", build_descriptor_profile};
+    "descriptors", DESCRIPTOR_DIM, "tempo, key and scale only (no tagger model)", build_descriptors};
 static const sa_profile rich_profile = {
     "rich", DESCRIPTOR_DIM + CHROMA_DIM + EMBEDDING_DIM,
     "descriptors, mean chroma and the 200-d MusiCNN embedding", build_rich_profile};
@@ -154,9 +143,16 @@ const sa_profile *sa_profile_find(const char *name) {
 const sa_profile *sa_profile_best_for(const sa_features *f) {
     float scratch[DESCRIPTOR_DIM + CHROMA_DIM + EMBEDDING_DIM];
     for (size_t i = 0; i < sizeof all_profiles / sizeof all_profiles[0]; i++)
-        if (all_profiles[i]->build(f, scratch) == SA_OK)
+        if (all_profiles[i]->build_raw(f, scratch) == SA_OK)
             return all_profiles[i];
     return NULL;
+}
+
+sa_err sa_profile_build(const sa_profile *p, const sa_features *f, float *out) {
+    sa_err err = p->build_raw(f, out);
+    if (!err)
+        sa_vector_normalize(out, p->dim);
+    return err;
 }
 
 void sa_vector_normalize(float *v, int n) {

@@ -125,6 +125,8 @@ http POST "/api/faiss/generate-playlist?seed_track=$WORK/private.txt"; expect_st
 http POST "/api/faiss/extract-vector?file_path=$Q&include_tensorflow=true&normalize=true"; expect_status 200 "extract-vector as the guide's curl line"
 json_check "extract-vector has the guide's shape" "j['file_path'] == '$Q' and j['file_name'] == 'TRWJAZW128F42760DD_test.mp3' and j['vector_dimension'] == 67 and len(j['vector']) == 67 and j['include_tensorflow'] is True and j['normalized'] is True and abs(sum(x*x for x in j['vector']) - 1) < 1e-4"
 VEC=$(json_field "','.join(repr(x) for x in j['vector'])")
+http POST "/api/faiss/extract-vector?file_path=$Q&normalize=false"; expect_status 200 "extract-vector with normalize=false"
+json_check "normalize=false gives the weighted vector: not of unit length, same direction" "j['normalized'] is False and abs(sum(x*x for x in j['vector']) - 1) > 0.01 and abs(sum(a*b for a, b in zip(j['vector'], [$VEC])) / sum(x*x for x in j['vector'])**0.5 - 1) < 1e-5"
 http POST /api/faiss/extract-vector "${JSON[@]}" -d "{\"file_path\": \"$Q\", \"include_tensorflow\": false}"; expect_status 200 "extract-vector of the descriptors"
 json_check "include_tensorflow=false gives 17 values" "j['vector_dimension'] == 17 and len(j['vector']) == 17"
 http POST "/api/faiss/extract-vector?file_path=$LIB/later/new.mp3"; expect_status 200 "extract-vector of a file not in the library"

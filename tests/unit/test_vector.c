@@ -42,7 +42,7 @@ static void test_descriptor_layout(void **state) {
     assert_non_null(p);
     assert_int_equal(p->dim, 17);
     float v[17];
-    assert_int_equal(p->build(&f, v), SA_OK);
+    assert_int_equal(sa_profile_build(p, &f, v), SA_OK);
     assert_float_equal(norm(v, 17), 1.0f, 1e-5f);
     assert_float_equal(v[0], 0.0f, 1e-6f);  /* 120 BPM is the centre */
     assert_true(v[3 + 10] > 0);              /* Bb maps to A# */
@@ -51,7 +51,7 @@ static void test_descriptor_layout(void **state) {
     /* without tags the default profile is not buildable, descriptors is the best */
     assert_ptr_equal(sa_profile_best_for(&f), p);
     float big[67];
-    assert_int_equal(sa_profile_find("default")->build(&f, big), SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_profile_build(sa_profile_find("default"), &f, big), SA_ERR_NOT_FOUND);
     sa_features_clear(&f);
 }
 
@@ -65,9 +65,9 @@ static void test_tempo_is_scaled(void **state) {
     add_descriptors(&c, 92.0f, "C", "major");
     const sa_profile *p = sa_profile_find("descriptors");
     float va[17], vb[17], vc[17];
-    assert_int_equal(p->build(&a, va), SA_OK);
-    assert_int_equal(p->build(&b, vb), SA_OK);
-    assert_int_equal(p->build(&c, vc), SA_OK);
+    assert_int_equal(sa_profile_build(p, &a, va), SA_OK);
+    assert_int_equal(sa_profile_build(p, &b, vb), SA_OK);
+    assert_int_equal(sa_profile_build(p, &c, vc), SA_OK);
     assert_true(dot(va, vc, 17) > 0.99f);
     assert_true(dot(va, vb, 17) < 0.8f);
     sa_features_clear(&a);
@@ -92,16 +92,23 @@ static void test_default_and_rich(void **state) {
     assert_int_equal(sa_features_set(g, "embedding", emb, 200), SA_OK);
     assert_ptr_equal(sa_profile_best_for(&f), sa_profile_find("default"));
     float v[67];
-    assert_int_equal(sa_profile_find("default")->build(&f, v), SA_OK);
+    assert_int_equal(sa_profile_build(sa_profile_find("default"), &f, v), SA_OK);
     assert_float_equal(norm(v, 67), 1.0f, 1e-5f);
     assert_true(v[17 + 49] > v[17 + 1]); /* tag order kept */
+    /* the raw vector is the same direction, not of unit length */
+    float raw[67];
+    assert_int_equal(sa_profile_find("default")->build_raw(&f, raw), SA_OK);
+    float length = norm(raw, 67);
+    assert_true(fabsf(length - 1.0f) > 0.1f);
+    for (int i = 0; i < 67; i++)
+        assert_float_equal(raw[i] / length, v[i], 1e-6f);
     const sa_profile *rich = sa_profile_find("rich");
     float r[229];
     assert_int_equal(rich->dim, 229);
-    assert_int_equal(rich->build(&f, r), SA_ERR_NOT_FOUND); /* no chroma yet */
+    assert_int_equal(sa_profile_build(rich, &f, r), SA_ERR_NOT_FOUND); /* no chroma yet */
     assert_int_equal(sa_features_group(&f, "tonal", 1, &g), SA_OK);
     assert_int_equal(sa_features_set(g, "chroma", chroma, 12), SA_OK);
-    assert_int_equal(rich->build(&f, r), SA_OK);
+    assert_int_equal(sa_profile_build(rich, &f, r), SA_OK);
     assert_float_equal(norm(r, 229), 1.0f, 1e-5f);
     assert_null(sa_profile_find("nope"));
     sa_features_clear(&f);
@@ -112,7 +119,7 @@ static void test_bad_key(void **state) {
     sa_features f = {0};
     add_descriptors(&f, 100.0f, "H", "major");
     float v[17];
-    assert_int_equal(sa_profile_find("descriptors")->build(&f, v), SA_ERR_FORMAT);
+    assert_int_equal(sa_profile_build(sa_profile_find("descriptors"), &f, v), SA_ERR_FORMAT);
     sa_features_clear(&f);
     float zero[3] = {0, 0, 0};
     sa_vector_normalize(zero, 3);
