@@ -117,7 +117,7 @@ sa_err sa_library_index_open(sa_store *s, const char *profile, const char *path,
                              int *rebuilt);
 
 /* The type "auto" picks for count vectors of dim floats: "flat" while one
- * exact scan reads at most 32 MiB of vectors (125k of 67 dimensions), else
+ * exact scan reads at most 8 MiB of vectors (31k of 67 dimensions), else
  * "ivf". */
 const char *sa_library_index_auto_type(int dim, size_t count);
 

@@ -207,12 +207,12 @@ static void test_changes_since(void **state) {
 static void test_auto_type(void **state) {
     (void)state;
     assert_string_equal(sa_library_index_auto_type(67, 0), "flat");
-    assert_string_equal(sa_library_index_auto_type(67, 100000), "flat");
-    assert_string_equal(sa_library_index_auto_type(67, 125000), "flat");
-    assert_string_equal(sa_library_index_auto_type(67, 126000), "ivf");
-    assert_string_equal(sa_library_index_auto_type(67, 1000000), "ivf");
-    assert_string_equal(sa_library_index_auto_type(17, 400000), "flat");
-    assert_string_equal(sa_library_index_auto_type(229, 40000), "ivf");
+    assert_string_equal(sa_library_index_auto_type(67, 30000), "flat");
+    assert_string_equal(sa_library_index_auto_type(67, 31300), "flat");
+    assert_string_equal(sa_library_index_auto_type(67, 31400), "ivf");
+    assert_string_equal(sa_library_index_auto_type(67, 100000), "ivf");
+    assert_string_equal(sa_library_index_auto_type(17, 120000), "flat");
+    assert_string_equal(sa_library_index_auto_type(229, 10000), "ivf");
 }
 
 static void test_build_then_load(void **state) {
