@@ -325,6 +325,19 @@ static void test_limits(void **state) {
     assert_true(r.status == 431 || r.status == 413);
     reply_clear(&r);
     free(huge);
+    /* what is not HTTP is refused by libmicrohttpd itself: the status still fits */
+    const struct {
+        const char *raw;
+        int status;
+    } not_http[] = {
+        {"GET /health HTTP/7.1\r\nHost: x\r\nConnection: close\r\n\r\n", 505},
+        {"POST /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: abc\r\n\r\n", 400},
+    };
+    for (size_t k = 0; k < sizeof not_http / sizeof *not_http; k++) {
+        assert_int_equal(exchange(fx->port, not_http[k].raw, strlen(not_http[k].raw), &r), 0);
+        assert_int_equal(r.status, not_http[k].status);
+        reply_clear(&r);
+    }
     /* malformed bodies */
     assert_int_equal(request(fx->port, "POST", "/api/faiss/similar-by-vector", "Content-Type: application/json\r\n",
                              "{\"query_vector\": [1, 2", &r), 0);
