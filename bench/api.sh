@@ -64,6 +64,7 @@ echo "wrk: $WRK_THREADS thread(s), ${SECONDS_EACH}s per run, random track ids in
 
 # run_soundalike TYPE: serve, build the index, measure, stop
 run_soundalike() {
+  : >"$WORK/serve.out" # the server's own redirection may come after the first look for its port
   "$BUILD/soundalike" serve --db "$WORK/library.db" --port 0 --threads "$SERVER_THREADS" --model-dir "$WORK" \
     >"$WORK/serve.out" 2>"$WORK/serve.err" &
   local pid=$! port=""
