@@ -25,15 +25,20 @@
  * second of audio and a ratio to decoding; the descriptors' share (loudness,
  * rhythm and tonal, with and without the resampling of their stream); the
  * tracks of 3 to 5 minutes analysed per CPU second; and how far the
- * descriptors of "now" lie from those of "old". */
+ * descriptors of "now" lie from those of "old". The decode-only pass also
+ * runs libebur128 (every frame, exact mode), the loudness analyzer's
+ * reference: its cost and its difference with the analyzer are reported. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <ebur128.h>
+
 #include "soundalike/analyzers.h"
 #include "soundalike/audio.h"
+#include "soundalike/descriptors.h"
 #include "soundalike/pipeline.h"
 #include "soundalike/resample.h"
 
@@ -131,6 +136,9 @@ typedef struct tally {
     double audio_s, total_s;
     double typical_audio_s, typical_total_s;
     int typical_n, files;
+    /* the loudness analyzer against libebur128 on every frame */
+    double reference_s, reference_lufs_max, reference_lufs_sum, reference_lra_max;
+    int reference_n;
 } tally;
 
 static stage *stage_get(tally *t, const char *name) {
@@ -164,28 +172,48 @@ typedef struct track {
     float *mono; /* the whole track, downmixed */
     size_t frames;
     int rate;
+    double decode_s;             /* CPU time of the decoding alone */
+    double ebur128_s;            /* CPU time of libebur128 on every frame */
+    double ebur128_lufs, ebur128_lra; /* its integrated loudness and range */
 } track;
 
-/* Decodes path as the pipeline does (at most 2 channels, native rate) and
- * keeps the mono downmix; the decoding alone is timed into *cpu_s. */
-static sa_err decode_pass(const char *path, track *tr, double *cpu_s) {
+/* libebur128 on every frame, exact mode (no histogram bins), as the
+ * loudness analyzer's reference; NULL when it cannot be made. */
+static ebur128_state *reference_meter(int channels, int rate) {
+    ebur128_state *m = ebur128_init((unsigned)channels, (unsigned long)rate, EBUR128_MODE_I | EBUR128_MODE_LRA);
+    if (m && channels == 1 && ebur128_set_channel(m, 0, EBUR128_DUAL_MONO) != EBUR128_SUCCESS)
+        ebur128_destroy(&m);
+    return m;
+}
+
+/* Decodes path as the pipeline does (at most 2 channels, native rate),
+ * keeps the mono downmix and measures it with libebur128; the decoding
+ * and libebur128 are timed apart. */
+static sa_err decode_pass(const char *path, track *tr) {
     sa_audio_decoder *dec = NULL;
     double t0 = cpu_now();
     sa_err err = sa_audio_decoder_open(path, 2, &dec, NULL);
-    *cpu_s = cpu_now() - t0;
+    tr->decode_s = cpu_now() - t0;
     if (err)
         return err;
     int ch = sa_audio_decoder_channels(dec);
     float *pcm = malloc(sizeof(float) * BLOCK * (size_t)ch);
+    ebur128_state *meter = reference_meter(ch, sa_audio_decoder_rate(dec));
     size_t cap = 0;
     err = pcm ? SA_OK : sa_error_set(SA_ERR_NOMEM, "decode buffer");
+    if (!err && !meter)
+        err = sa_error_set(SA_ERR_UNSUPPORTED, "libebur128 refused the stream");
     while (!err) {
         size_t n = 0;
         t0 = cpu_now();
         err = sa_audio_decoder_read(dec, pcm, BLOCK, &n);
-        *cpu_s += cpu_now() - t0;
+        tr->decode_s += cpu_now() - t0;
         if (err || n == 0)
             break;
+        t0 = cpu_now();
+        if (ebur128_add_frames_float(meter, pcm, n) != EBUR128_SUCCESS)
+            err = sa_error_set(SA_ERR_NOMEM, "libebur128 could not take %zu frames", n);
+        tr->ebur128_s += cpu_now() - t0;
         if (tr->frames + n > cap) {
             cap = 2 * (tr->frames + n);
             float *grown = realloc(tr->mono, cap * sizeof *grown);
@@ -203,6 +231,13 @@ static sa_err decode_pass(const char *path, track *tr, double *cpu_s) {
         }
         tr->frames += n;
     }
+    t0 = cpu_now();
+    if (!err && (ebur128_loudness_global(meter, &tr->ebur128_lufs) != EBUR128_SUCCESS ||
+                 ebur128_loudness_range(meter, &tr->ebur128_lra) != EBUR128_SUCCESS))
+        err = sa_error_set(SA_ERR_NOMEM, "libebur128 could not compute loudness");
+    tr->ebur128_s += cpu_now() - t0;
+    if (meter)
+        ebur128_destroy(&meter);
     tr->rate = sa_audio_decoder_rate(dec);
     free(pcm);
     sa_audio_decoder_free(dec);
@@ -252,9 +287,14 @@ static sa_err resample_streams(const track *tr, const timed *an, size_t n, tally
     return SA_OK;
 }
 
-/* Runs one file in one mode; its features stay in f for comparison. */
+/* What libebur128 measured on a file, the reference of the loudness analyzer. */
+typedef struct reference {
+    double lufs, lra, cpu_s;
+} reference;
+
+/* Runs one file in one mode; its features stay in f for comparison, libebur128's measures in *ref. */
 static sa_err run_file(const char *path, const sa_analyzer *const *list, size_t n, int old, tally *t,
-                       sa_features *f, int verbose) {
+                       sa_features *f, reference *ref, int verbose) {
     timed an[MAX_AN];
     const sa_analyzer *wrapped[MAX_AN];
     for (size_t a = 0; a < n; a++) {
@@ -262,8 +302,9 @@ static sa_err run_file(const char *path, const sa_analyzer *const *list, size_t 
         wrapped[a] = &an[a].self;
     }
     track tr = {0};
-    double decode_s;
-    sa_err err = decode_pass(path, &tr, &decode_s);
+    sa_err err = decode_pass(path, &tr);
+    *ref = (reference){.lufs = tr.ebur128_lufs, .lra = tr.ebur128_lra, .cpu_s = tr.ebur128_s};
+    double decode_s = tr.decode_s;
     tally file = {0};
     if (!err)
         err = resample_streams(&tr, an, n, &file);
@@ -332,6 +373,19 @@ static void compare(drift *d, const sa_features *now, const sa_features *old) {
     d->key_changed += !(same_text(now, old, "tonal", "key") && same_text(now, old, "tonal", "scale"));
 }
 
+/* The loudness group of f against libebur128's measures of the same file,
+ * floored as the analyzer floors them. */
+static void against_reference(tally *t, const sa_features *f, const reference *ref) {
+    double lufs = isfinite(ref->lufs) && ref->lufs > SA_LOUDNESS_FLOOR_LUFS ? ref->lufs : SA_LOUDNESS_FLOOR_LUFS;
+    double dl = fabs(scalar_or_nan(f, "loudness", "integrated_lufs") - lufs);
+    double dr = fabs(scalar_or_nan(f, "loudness", "range_lu") - ref->lra);
+    t->reference_n++;
+    t->reference_s += ref->cpu_s;
+    t->reference_lufs_max = fmax(t->reference_lufs_max, dl);
+    t->reference_lufs_sum += dl;
+    t->reference_lra_max = fmax(t->reference_lra_max, dr);
+}
+
 /* ---- report ---- */
 
 static void report_mode(const tally *t, const char *mode) {
@@ -354,6 +408,11 @@ static void report_mode(const tally *t, const char *mode) {
     if (t->typical_n)
         printf("  tracks of 3-5 min: %d, %.2f CPU s each on average, %.2f tracks per CPU second\n", t->typical_n,
                t->typical_total_s / t->typical_n, t->typical_n / t->typical_total_s);
+    if (t->reference_n && t->reference_s > 0)
+        printf("  loudness against libebur128 (every frame, exact mode: %.3f ms/audio s, %.1f x the analyzer's"
+               " time) on %d files: integrated within %.4f LU (mean %.4f), range within %.4f LU\n",
+               1000.0 * t->reference_s / t->audio_s, t->reference_s / stage_cpu(t, "loudness"), t->reference_n,
+               t->reference_lufs_max, t->reference_lufs_sum / t->reference_n, t->reference_lra_max);
 }
 
 /* The manifest's audio tracks of 3 to 5 minutes, as a NULL-terminated list of malloc'd paths. */
@@ -467,9 +526,13 @@ int main(int argc, char **argv) {
     for (int i = 0; files[i] && (opt.limit <= 0 || i < opt.limit); i++) {
         sa_features f[MODES] = {0};
         sa_err err = SA_OK;
-        for (int m = 0; m < MODES && !err; m++)
+        for (int m = 0; m < MODES && !err; m++) {
+            reference ref;
             if (opt.modes[m])
-                err = run_file(files[i], list, n, m, &tallies[m], &f[m], opt.verbose);
+                err = run_file(files[i], list, n, m, &tallies[m], &f[m], &ref, opt.verbose);
+            if (opt.modes[m] && !err)
+                against_reference(&tallies[m], &f[m], &ref);
+        }
         if (err) {
             fprintf(stderr, "bench_analysis: %s: %s (%s)\n", files[i], sa_strerror(err), sa_error_detail());
             failed++;
