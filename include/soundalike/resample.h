@@ -8,8 +8,9 @@
  * descriptors): there a sine comes out within 1e-4 of its amplitude (within
  * 1e-3 for rates whose ratio, in lowest terms, has a numerator over 1024),
  * and what lies above 1.2 of the output's Nyquist frequency is suppressed by
- * 90 dB or more, at about a tenth of BEST's cost. Both are usable on a
- * stream of blocks, so memory does not grow with the track, and both keep
+ * 90 dB or more, at about a tenth of BEST's cost (a twentieth from an
+ * exact factor 2 down, where its filter is a half-band one). Both are
+ * usable on a stream of blocks, so memory does not grow with the track, and both keep
  * output sample k at input time k * in_rate / out_rate (no delay). Equal
  * rates pass the audio through untouched. Not thread-safe per object; one
  * object per stream. */
