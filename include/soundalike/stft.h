@@ -1,7 +1,9 @@
 /* stft.h: windowed real FFT frames (FFTW, single precision).
  *
- * One object per thread and frame size: it owns its FFTW plan and buffers.
- * Creating and freeing objects is thread-safe (FFTW's planner is not, so it
+ * One object per thread and frame size: it owns its window and buffers.
+ * FFTW plans are made once per size for the whole process and shared by
+ * the objects (at most 16 sizes), so creating an object is cheap. Creating
+ * and freeing objects is thread-safe (FFTW's planner is not, so planning
  * is serialised here). */
 #ifndef SOUNDALIKE_STFT_H
 #define SOUNDALIKE_STFT_H

@@ -13,11 +13,40 @@ struct sa_stft {
     float *window;
     float *in;
     fftwf_complex *out;
-    fftwf_plan plan;
+    fftwf_plan plan; /* shared, from plan_for */
 };
 
-/* FFTW's planner keeps global state; plans are made and destroyed under this lock. */
+/* A plan depends only on the size here (FFTW_ESTIMATE reads no data, and
+ * every array comes from fftwf_malloc, so all have the same alignment),
+ * and FFTW lets several threads execute one plan at once on arrays of
+ * their own. So each size is planned once for the process and kept: an
+ * analyzer's start costs no planning and no wait on the planner's lock,
+ * which FFTW's global planner state requires. Few sizes are in use. */
+enum { MAX_PLANS = 16 };
 static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int n;
+    fftwf_plan plan;
+} plans[MAX_PLANS];
+static int n_plans;
+
+/* The plan of a real FFT of size n, made on in and out the first time; NULL when it cannot be made. */
+static fftwf_plan plan_for(int n, float *in, fftwf_complex *out) {
+    fftwf_plan plan = NULL;
+    pthread_mutex_lock(&planner_lock);
+    for (int i = 0; i < n_plans && !plan; i++)
+        if (plans[i].n == n)
+            plan = plans[i].plan;
+    if (!plan && n_plans < MAX_PLANS) {
+        plan = fftwf_plan_dft_r2c_1d(n, in, out, FFTW_ESTIMATE);
+        if (plan) {
+            plans[n_plans].n = n;
+            plans[n_plans++].plan = plan;
+        }
+    }
+    pthread_mutex_unlock(&planner_lock);
+    return plan;
+}
 
 static void fill_window(float *w, int n, sa_window kind) {
     const double pi = 3.14159265358979323846;
@@ -51,14 +80,11 @@ sa_err sa_stft_new(int n_fft, sa_window window, sa_stft **out) {
     s->window = fftwf_malloc(sizeof(float) * (size_t)n_fft);
     s->in = fftwf_malloc(sizeof(float) * (size_t)n_fft);
     s->out = fftwf_malloc(sizeof(fftwf_complex) * (size_t)(n_fft / 2 + 1));
-    if (s->window && s->in && s->out) {
-        pthread_mutex_lock(&planner_lock);
-        s->plan = fftwf_plan_dft_r2c_1d(n_fft, s->in, s->out, FFTW_ESTIMATE);
-        pthread_mutex_unlock(&planner_lock);
-    }
+    if (s->window && s->in && s->out)
+        s->plan = plan_for(n_fft, s->in, s->out);
     if (!s->plan) {
         sa_stft_free(s);
-        return sa_error_set(SA_ERR_NOMEM, "FFT plan of size %d", n_fft);
+        return sa_error_set(SA_ERR_NOMEM, "FFT plan of size %d (at most %d sizes)", n_fft, MAX_PLANS);
     }
     fill_window(s->window, n_fft, window);
     *out = s;
@@ -68,11 +94,6 @@ sa_err sa_stft_new(int n_fft, sa_window window, sa_stft **out) {
 void sa_stft_free(sa_stft *s) {
     if (!s)
         return;
-    if (s->plan) {
-        pthread_mutex_lock(&planner_lock);
-        fftwf_destroy_plan(s->plan);
-        pthread_mutex_unlock(&planner_lock);
-    }
     fftwf_free(s->window);
     fftwf_free(s->in);
     fftwf_free(s->out);
@@ -100,7 +121,7 @@ static void transform(sa_stft *s, const float *frame) {
     }
     for (; i < s->n; i++)
         s->in[i] = frame[i] * s->window[i];
-    fftwf_execute(s->plan);
+    fftwf_execute_dft_r2c(s->plan, s->in, s->out);
 }
 
 void sa_stft_power(sa_stft *s, const float *frame, float *power) {
