@@ -25,8 +25,8 @@
  * second of audio and a ratio to decoding; the descriptors' share (loudness,
  * rhythm and tonal, with and without the resampling of their stream); the
  * tracks of 3 to 5 minutes analysed per CPU second; and how far the
- * descriptors of "now" lie from those of "old". The decode-only pass also
- * runs libebur128 (every frame, exact mode), the loudness analyzer's
+ * descriptors of "now" lie from those of "old". A second decoding feeds
+ * libebur128 (every frame, exact mode), the loudness analyzer's
  * reference: its cost and its difference with the analyzer are reported. */
 #include <math.h>
 #include <stdio.h>
@@ -172,48 +172,28 @@ typedef struct track {
     float *mono; /* the whole track, downmixed */
     size_t frames;
     int rate;
-    double decode_s;             /* CPU time of the decoding alone */
-    double ebur128_s;            /* CPU time of libebur128 on every frame */
-    double ebur128_lufs, ebur128_lra; /* its integrated loudness and range */
 } track;
 
-/* libebur128 on every frame, exact mode (no histogram bins), as the
- * loudness analyzer's reference; NULL when it cannot be made. */
-static ebur128_state *reference_meter(int channels, int rate) {
-    ebur128_state *m = ebur128_init((unsigned)channels, (unsigned long)rate, EBUR128_MODE_I | EBUR128_MODE_LRA);
-    if (m && channels == 1 && ebur128_set_channel(m, 0, EBUR128_DUAL_MONO) != EBUR128_SUCCESS)
-        ebur128_destroy(&m);
-    return m;
-}
-
-/* Decodes path as the pipeline does (at most 2 channels, native rate),
- * keeps the mono downmix and measures it with libebur128; the decoding
- * and libebur128 are timed apart. */
-static sa_err decode_pass(const char *path, track *tr) {
+/* Decodes path as the pipeline does (at most 2 channels, native rate) and
+ * keeps the mono downmix; the decoding alone is timed into *cpu_s. */
+static sa_err decode_pass(const char *path, track *tr, double *cpu_s) {
     sa_audio_decoder *dec = NULL;
     double t0 = cpu_now();
     sa_err err = sa_audio_decoder_open(path, 2, &dec, NULL);
-    tr->decode_s = cpu_now() - t0;
+    *cpu_s = cpu_now() - t0;
     if (err)
         return err;
     int ch = sa_audio_decoder_channels(dec);
     float *pcm = malloc(sizeof(float) * BLOCK * (size_t)ch);
-    ebur128_state *meter = reference_meter(ch, sa_audio_decoder_rate(dec));
     size_t cap = 0;
     err = pcm ? SA_OK : sa_error_set(SA_ERR_NOMEM, "decode buffer");
-    if (!err && !meter)
-        err = sa_error_set(SA_ERR_UNSUPPORTED, "libebur128 refused the stream");
     while (!err) {
         size_t n = 0;
         t0 = cpu_now();
         err = sa_audio_decoder_read(dec, pcm, BLOCK, &n);
-        tr->decode_s += cpu_now() - t0;
+        *cpu_s += cpu_now() - t0;
         if (err || n == 0)
             break;
-        t0 = cpu_now();
-        if (ebur128_add_frames_float(meter, pcm, n) != EBUR128_SUCCESS)
-            err = sa_error_set(SA_ERR_NOMEM, "libebur128 could not take %zu frames", n);
-        tr->ebur128_s += cpu_now() - t0;
         if (tr->frames + n > cap) {
             cap = 2 * (tr->frames + n);
             float *grown = realloc(tr->mono, cap * sizeof *grown);
@@ -231,14 +211,51 @@ static sa_err decode_pass(const char *path, track *tr) {
         }
         tr->frames += n;
     }
+    tr->rate = sa_audio_decoder_rate(dec);
+    free(pcm);
+    sa_audio_decoder_free(dec);
+    return err;
+}
+
+/* What libebur128 measured on a file, the reference of the loudness analyzer. */
+typedef struct reference {
+    double lufs, lra, cpu_s;
+} reference;
+
+/* Decodes path again, untimed (the decode pass's timing stays clear of
+ * libebur128's use of the caches), and measures it with libebur128 on
+ * every frame in exact mode (no histogram bins), as the loudness analyzer
+ * would: a mono file as dual mono. Only libebur128 is timed. */
+static sa_err reference_pass(const char *path, reference *ref) {
+    sa_audio_decoder *dec = NULL;
+    *ref = (reference){0};
+    sa_err err = sa_audio_decoder_open(path, 2, &dec, NULL);
+    if (err)
+        return err;
+    int ch = sa_audio_decoder_channels(dec);
+    float *pcm = malloc(sizeof(float) * BLOCK * (size_t)ch);
+    double t0 = cpu_now();
+    ebur128_state *meter =
+        ebur128_init((unsigned)ch, (unsigned long)sa_audio_decoder_rate(dec), EBUR128_MODE_I | EBUR128_MODE_LRA);
+    if (meter && ch == 1 && ebur128_set_channel(meter, 0, EBUR128_DUAL_MONO) != EBUR128_SUCCESS)
+        ebur128_destroy(&meter);
+    ref->cpu_s = cpu_now() - t0;
+    err = !pcm ? sa_error_set(SA_ERR_NOMEM, "decode buffer")
+               : !meter ? sa_error_set(SA_ERR_UNSUPPORTED, "libebur128 refused the stream") : SA_OK;
+    size_t n = 0;
+    while (!err && !(err = sa_audio_decoder_read(dec, pcm, BLOCK, &n)) && n > 0) {
+        t0 = cpu_now();
+        if (ebur128_add_frames_float(meter, pcm, n) != EBUR128_SUCCESS)
+            err = sa_error_set(SA_ERR_NOMEM, "libebur128 could not take %zu frames", n);
+        ref->cpu_s += cpu_now() - t0;
+    }
     t0 = cpu_now();
-    if (!err && (ebur128_loudness_global(meter, &tr->ebur128_lufs) != EBUR128_SUCCESS ||
-                 ebur128_loudness_range(meter, &tr->ebur128_lra) != EBUR128_SUCCESS))
+    if (!err && (ebur128_loudness_global(meter, &ref->lufs) != EBUR128_SUCCESS ||
+                 ebur128_loudness_range(meter, &ref->lra) != EBUR128_SUCCESS))
         err = sa_error_set(SA_ERR_NOMEM, "libebur128 could not compute loudness");
-    tr->ebur128_s += cpu_now() - t0;
     if (meter)
         ebur128_destroy(&meter);
-    tr->rate = sa_audio_decoder_rate(dec);
+    ref->cpu_s += cpu_now() - t0;
     free(pcm);
     sa_audio_decoder_free(dec);
     return err;
@@ -287,11 +304,6 @@ static sa_err resample_streams(const track *tr, const timed *an, size_t n, tally
     return SA_OK;
 }
 
-/* What libebur128 measured on a file, the reference of the loudness analyzer. */
-typedef struct reference {
-    double lufs, lra, cpu_s;
-} reference;
-
 /* Runs one file in one mode; its features stay in f for comparison, libebur128's measures in *ref. */
 static sa_err run_file(const char *path, const sa_analyzer *const *list, size_t n, int old, tally *t,
                        sa_features *f, reference *ref, int verbose) {
@@ -302,9 +314,10 @@ static sa_err run_file(const char *path, const sa_analyzer *const *list, size_t 
         wrapped[a] = &an[a].self;
     }
     track tr = {0};
-    sa_err err = decode_pass(path, &tr);
-    *ref = (reference){.lufs = tr.ebur128_lufs, .lra = tr.ebur128_lra, .cpu_s = tr.ebur128_s};
-    double decode_s = tr.decode_s;
+    double decode_s;
+    sa_err err = decode_pass(path, &tr, &decode_s);
+    if (!err)
+        err = reference_pass(path, ref);
     tally file = {0};
     if (!err)
         err = resample_streams(&tr, an, n, &file);
@@ -402,9 +415,12 @@ static void report_mode(const tally *t, const char *mode) {
     for (int i = 0; i < t->n; i++)
         if (strncmp(t->stages[i].name, "resample 22050", 14) == 0)
             stream += t->stages[i].cpu_s;
-    if (decode > 0)
+    if (decode > 0) {
         printf("  descriptors / decode: %.2f (%.2f with the resampling of their 22050 Hz stream)\n",
                desc / decode, (desc + stream) / decode);
+        printf("  loudness + that resampling + other / decode: %.2f (the part outside rhythm and tonal)\n",
+               (stage_cpu(t, "loudness") + stream + stage_cpu(t, "other")) / decode);
+    }
     if (t->typical_n)
         printf("  tracks of 3-5 min: %d, %.2f CPU s each on average, %.2f tracks per CPU second\n", t->typical_n,
                t->typical_total_s / t->typical_n, t->typical_n / t->typical_total_s);
