@@ -29,7 +29,8 @@
  *
  * "rhythm" (22050 Hz mono)
  *   bpm         tempo in beats per minute, in [SA_RHYTHM_MIN_BPM, SA_RHYTHM_MAX_BPM];
- *               0 when no pulse was found (silence, too short)
+ *               0 when no pulse was found (silence, too short). In
+ *               compound meter (6/8, 12/8) the beat is the dotted quarter.
  *   confidence  [0, 1]: autocorrelation of the onset envelope at the beat
  *               period over its energy (1: perfectly periodic); 0 with bpm 0
  *   beats       beat times in seconds from the start, ascending (may be empty)

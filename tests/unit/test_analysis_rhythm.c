@@ -29,18 +29,35 @@ static void run_analyzer(const sa_analyzer *a, const float *x, size_t n, sa_feat
     a->free(state);
 }
 
-/* seconds of clicks (2 kHz, 5 ms decay) at bpm, the first at offset seconds. */
-static float *click_track(double bpm, double seconds, double offset, size_t *n) {
+/* Adds strokes to x (n samples): per_minute of them, the first at offset
+ * seconds, each decaying with time constant decay seconds; a sine of hz,
+ * or white noise (a drum) for hz 0. */
+static void add_strokes(float *x, size_t n, double per_minute, double offset, double amplitude, double hz,
+                        double decay) {
+    uint32_t noise = 1;
+    size_t k = 0;
+    for (double t = offset; t < (double)n / RATE; t = offset + (double)++k * 60.0 / per_minute) {
+        size_t start = (size_t)llround(t * RATE);
+        for (size_t i = 0; i < 10 * decay * RATE && start + i < n; i++) {
+            double s = (double)i / RATE;
+            noise = noise * 1664525u + 1013904223u;
+            double wave = hz > 0.0 ? sin(2.0 * M_PI * hz * s) : (double)(noise >> 8) / (1 << 23) - 1.0;
+            x[start + i] += (float)(amplitude * exp(-s / decay) * wave);
+        }
+    }
+}
+
+static float *silence(double seconds, size_t *n) {
     *n = (size_t)(seconds * RATE);
     float *x = calloc(*n, sizeof *x);
     assert_non_null(x);
-    for (double t = offset; t < seconds; t += 60.0 / bpm) {
-        size_t start = (size_t)llround(t * RATE);
-        for (size_t i = 0; i < RATE / 20 && start + i < *n; i++) {
-            double s = (double)i / RATE;
-            x[start + i] += (float)(0.5 * exp(-s / 0.005) * sin(2.0 * M_PI * 2000.0 * s));
-        }
-    }
+    return x;
+}
+
+/* seconds of clicks (2 kHz, 5 ms decay) at bpm, the first at offset seconds. */
+static float *click_track(double bpm, double seconds, double offset, size_t *n) {
+    float *x = silence(seconds, n);
+    add_strokes(x, *n, bpm, offset, 0.5, 2000.0, 0.005);
     return x;
 }
 
@@ -88,6 +105,44 @@ static void test_clicks_120(void **state) {
 static void test_clicks_140(void **state) {
     (void)state;
     check_clicks(140.0);
+}
+
+/* The tempo of 30 s of clicks on every subdivision (per_minute of them)
+ * and a drum (a burst of noise) on every beat_every-th one. */
+static float drummed_bpm(double per_minute, int beat_every) {
+    size_t n;
+    float *x = click_track(per_minute, 30.0, 0.25, &n);
+    add_strokes(x, n, per_minute / beat_every, 0.25, 0.3, 0.0, 0.01);
+    sa_features f = {0};
+    run_analyzer(sa_rhythm_analyzer(), x, n, &f);
+    free(x);
+    float bpm = scalar(&f, "bpm");
+    sa_features_clear(&f);
+    return bpm;
+}
+
+/* 6/8: eighths with the drum on every third, the dotted quarter at 60 to
+ * 100 per minute. The beat is the dotted quarter; two eighths (1.5 times
+ * its tempo), the tempo a reading in simple meter finds, are no level of
+ * the meter. */
+static void test_compound_meter(void **state) {
+    (void)state;
+    for (double beat = 60.0; beat <= 100.0; beat += 10.0) {
+        float bpm = drummed_bpm(3.0 * beat, 3);
+        if (fabsf(bpm - (float)beat) > 0.04f * beat)
+            print_message("6/8 at %.0f: %.2f BPM\n", beat, bpm);
+        assert_float_equal(bpm, beat, 0.04 * beat);
+    }
+}
+
+/* Simple meter with the same drum: eighths at 200 per minute, the drum on
+ * every other one (the beat, 100 BPM), then on every fourth (beats 1 and
+ * 3, a half tempo of 50 that the accents make plausible): both stay at
+ * 100, neither is mistaken for compound. */
+static void test_simple_meter(void **state) {
+    (void)state;
+    assert_float_equal(drummed_bpm(200.0, 2), 100.0f, 4.0f);
+    assert_float_equal(drummed_bpm(200.0, 4), 100.0f, 4.0f);
 }
 
 /* Silence and a fraction of a second: no tempo, no beats, nothing non-finite. */
@@ -196,7 +251,8 @@ static void test_annotated_beats(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clicks_90),           cmocka_unit_test(test_clicks_120),
-        cmocka_unit_test(test_clicks_140),          cmocka_unit_test(test_silence_and_short),
+        cmocka_unit_test(test_clicks_140),          cmocka_unit_test(test_compound_meter),
+        cmocka_unit_test(test_simple_meter), cmocka_unit_test(test_silence_and_short),
         cmocka_unit_test(test_bad_block),           cmocka_unit_test(test_labelled_recordings),
         cmocka_unit_test(test_annotated_beats),     cmocka_unit_test(test_fast_stream_as_best),
     };
