@@ -37,6 +37,7 @@
 #define MIN_SECONDS 1.5    /* shorter envelopes carry too few periods */
 #define DETREND_SECONDS 0.5
 #define TIGHTNESS 100.0    /* cost of tempo deviation between beats */
+
 /* Compound meter needs the accents of a grouping by three to vary COMPOUND_RATIO
  * times as much as those of a grouping by two, and by COMPOUND_ACCENT of the
  * mean strength at least. On the 50 labelled files of bench/accuracy (in

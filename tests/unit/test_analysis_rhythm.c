@@ -252,7 +252,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clicks_90),           cmocka_unit_test(test_clicks_120),
         cmocka_unit_test(test_clicks_140),          cmocka_unit_test(test_compound_meter),
-        cmocka_unit_test(test_simple_meter), cmocka_unit_test(test_silence_and_short),
+        cmocka_unit_test(test_simple_meter),        cmocka_unit_test(test_silence_and_short),
         cmocka_unit_test(test_bad_block),           cmocka_unit_test(test_labelled_recordings),
         cmocka_unit_test(test_annotated_beats),     cmocka_unit_test(test_fast_stream_as_best),
     };
