@@ -28,10 +28,6 @@ typedef struct sa_stream_info {
     int native_rate;   /* the file's sample rate */
     int channels;      /* the file's channels (at most 2 after downmix) */
     double duration_s; /* from the container, an estimate; 0 when unknown */
-    /* the quality of the analyzer as the pipeline was given it (see
-     * sa_analyzer): a copy that asks for SA_RESAMPLE_BEST measures what
-     * the cheaper path costs */
-    sa_resample_quality quality;
 } sa_stream_info;
 
 typedef struct sa_analyzer {
@@ -41,8 +37,9 @@ typedef struct sa_analyzer {
     /* How exactly it needs that rate. SA_RESAMPLE_BEST (0, the default):
      * resampy's kaiser_best, as the tagger was trained on. SA_RESAMPLE_FAST:
      * a cheaper filter, faithful below 0.8 of the Nyquist frequency (the
-     * descriptors); at rate 0 it lets the analyzer thin its own input in
-     * the same spirit. The pipeline shares one stream per (rate, quality). */
+     * descriptors); at rate 0 the file's own samples come as they are,
+     * whatever the quality. The pipeline shares one stream per (rate,
+     * quality). */
     sa_resample_quality quality;
     /* Creates per-track state. */
     sa_err (*start)(void *config, const sa_stream_info *info, void **state);

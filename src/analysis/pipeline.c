@@ -160,7 +160,7 @@ static sa_err start_analyzers(run_state *st, const sa_audio_info *info) {
     for (size_t a = 0; a < st->n; a++) {
         const sa_analyzer *an = st->analyzers[a];
         sa_stream_info si = {.native_rate = st->native_rate, .channels = st->channels,
-                             .duration_s = info->duration_s, .quality = an->quality};
+                             .duration_s = info->duration_s};
         sa_err err = stream_for(st, an->rate > 0 ? an->rate : st->native_rate, an->quality, &st->stream_of[a]);
         if (!err)
             err = an->start(an->config, &si, &st->states[a]);
