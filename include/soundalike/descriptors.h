@@ -42,9 +42,11 @@
  *   strength  [0, 1]: correlation of the chroma with the key's profile
  *             (negative correlations clipped to 0); silence gives C major
  *             with strength 0
- *   chroma    12 floats, pitch classes C..B: the track's mean harmonic
- *             pitch-class profile, folded around the measured tuning and
- *             scaled so that its maximum is 1 (all 0 for silence)
+ *   chroma    12 floats, pitch classes C..B: the track's mean pitch-class
+ *             profile of the spectral peaks from 25 Hz to 2 kHz (each
+ *             frame's scaled to a maximum of 1), folded around the
+ *             measured tuning and scaled so that its maximum is 1 (all 0
+ *             for silence)
  *   dominant  index 0-11 (C = 0) of the chroma maximum, as a float
  *   tuning_cents  deviation of the tuning from A = 440 Hz, [-50, 50)
  */

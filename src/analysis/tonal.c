@@ -7,7 +7,7 @@
 #include "dsp/chroma.h"
 #include "soundalike/descriptors.h"
 
-#define TONAL_VERSION 2
+#define TONAL_VERSION 3
 #define TONAL_RATE 22050
 
 static sa_err tonal_start(void *config, const sa_stream_info *info, void **state) {
@@ -61,7 +61,7 @@ static const sa_analyzer tonal_analyzer = {
     .name = "tonal",
     .version = TONAL_VERSION,
     .rate = TONAL_RATE,
-    .quality = SA_RESAMPLE_FAST, /* chroma reads up to 5 kHz, well inside the exact band */
+    .quality = SA_RESAMPLE_FAST, /* chroma reads up to 2 kHz, well inside the exact band */
     .start = tonal_start,
     .feed = tonal_feed,
     .finish = tonal_finish,

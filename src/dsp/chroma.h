@@ -1,8 +1,9 @@
-/* chroma.h: a streaming, tuning-aware harmonic pitch-class profile (private to the analyzers).
+/* chroma.h: a streaming, tuning-aware pitch-class profile (private to the analyzers).
  *
  * Mono audio goes in block by block; the object keeps one frame of audio
- * and two small histograms (a fine pitch-class histogram and a tuning
- * histogram), so memory does not depend on the length of the track. At
+ * at a reduced rate, its filters' few samples of history, a fine
+ * pitch-class histogram and a tuning sum, so memory does not depend on the
+ * length of the track. At
  * any time it can report the track's mean profile, folded to the 12 pitch
  * classes around the tuning it measured. */
 #ifndef SOUNDALIKE_DSP_CHROMA_H

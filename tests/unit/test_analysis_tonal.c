@@ -126,7 +126,7 @@ static void test_a440(void **state) {
     assert_float_equal(chroma->values[9], 1.0f, 0.0f);
     for (int k = 0; k < 12; k++)
         if (k != 9)
-            assert_true(chroma->values[k] < 0.15f); /* D, of which A is the 3rd harmonic, gets 1/9 */
+            assert_true(chroma->values[k] < 0.01f); /* a peak counts at its own pitch class only */
     assert_float_equal(scalar(&f, "dominant"), 9.0f, 0.0f);
     assert_float_equal(scalar(&f, "tuning_cents"), 0.0f, 1.0f);
     sa_features_clear(&f);
