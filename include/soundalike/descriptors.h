@@ -19,7 +19,8 @@
  *   track_gain_db     ReplayGain 2.0 track gain, SA_LOUDNESS_REFERENCE_LUFS
  *                     minus integrated_lufs
  *   A mono file counts as the same signal in both loudspeakers (dual mono),
- *   so it measures as loud as its two-channel copy. Rates from 4 kHz. The
+ *   so it measures as loud as its two-channel copy. Rates from 1 kHz;
+ *   below 4 kHz without the high shelf, which would lie past Nyquist. The
  *   meter is our own, one pass over every frame at a seventh to a tenth of
  *   libebur128's cost; it follows libebur128's filter design and block
  *   timing, and the tests hold it to libebur128 (exact mode) within 1e-3

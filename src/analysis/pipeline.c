@@ -54,6 +54,16 @@ static sa_err stream_for(run_state *st, int rate, sa_resample_quality quality, i
     return SA_OK;
 }
 
+/* err with the analyzer's name before its detail, unless the analyzer
+ * named itself there already. */
+static sa_err named(sa_err err, const sa_analyzer *an) {
+    const char *detail = sa_error_detail();
+    size_t len = strlen(an->name);
+    if (strncmp(detail, an->name, len) == 0 && detail[len] == ':')
+        return err;
+    return sa_error_set(err, "%s: %s", an->name, detail);
+}
+
 /* Feeds one block at stream s's rate to the analyzers that read it. */
 static sa_err feed_stream(run_state *st, int s, const sa_audio_block *block) {
     for (size_t a = 0; a < st->n; a++) {
@@ -61,7 +71,7 @@ static sa_err feed_stream(run_state *st, int s, const sa_audio_block *block) {
             continue;
         sa_err err = st->analyzers[a]->feed(st->states[a], block);
         if (err)
-            return sa_error_set(err, "%s: %s", st->analyzers[a]->name, sa_error_detail());
+            return named(err, st->analyzers[a]);
     }
     return SA_OK;
 }
@@ -165,7 +175,7 @@ static sa_err start_analyzers(run_state *st, const sa_audio_info *info) {
         if (!err)
             err = an->start(an->config, &si, &st->states[a]);
         if (err)
-            return sa_error_set(err, "%s: %s", an->name, sa_error_detail());
+            return named(err, an);
     }
     return SA_OK;
 }
@@ -188,7 +198,7 @@ sa_err sa_pipeline_run(const char *path, const sa_analyzer *const *analyzers, si
     for (size_t a = 0; !err && a < n; a++) {
         err = analyzers[a]->finish(st.states[a], features);
         if (err)
-            err = sa_error_set(err, "%s: %s", analyzers[a]->name, sa_error_detail());
+            err = named(err, analyzers[a]);
     }
     if (!err && local_res.bad_packets)
         sa_log_debug("%s: %lld corrupt packets skipped", path, local_res.bad_packets);

@@ -121,6 +121,28 @@ static sa_err reserve(sa_audio_decoder *d, size_t more) {
     return SA_OK;
 }
 
+typedef uint32_t v4u __attribute__((vector_size(16)));
+
+/* A float file or a damaged stream may hold NaN or infinite samples; one
+ * of them would poison every filter and sum after it, so they become
+ * silence. The test reads the exponent bits, four samples at a time. */
+static void silence_non_finite(float *x, size_t n) {
+    const uint32_t exponent = 0x7f800000u;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4u bits;
+        memcpy(&bits, x + i, sizeof bits);
+        bits &= ~((bits & exponent) == exponent); /* all ones where non-finite */
+        memcpy(x + i, &bits, sizeof bits);
+    }
+    for (; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, x + i, sizeof bits);
+        if ((bits & exponent) == exponent)
+            x[i] = 0.0f;
+    }
+}
+
 /* Converts n input frames (in NULL: what swr still holds) onto pending. */
 static sa_err append_converted(sa_audio_decoder *d, const uint8_t **in, int n) {
     int room = swr_get_out_samples(d->swr, n);
@@ -135,6 +157,7 @@ static sa_err append_converted(sa_audio_decoder *d, const uint8_t **in, int n) {
     int got = swr_convert(d->swr, &out, room, in, n);
     if (got < 0)
         return sa_audio_fail(got, d->path, "cannot convert samples");
+    silence_non_finite((float *)out, (size_t)got * (size_t)d->out_channels);
     d->pending_len += (size_t)got;
     return SA_OK;
 }

@@ -529,6 +529,46 @@ static void test_mono_is_average(void **state) {
     free(mono.samples);
 }
 
+/* A float WAV whose samples include NaN and infinities decodes to finite
+ * samples: those become silence, the others are kept. */
+static void test_non_finite_samples(void **state) {
+    (void)state;
+    enum { FRAMES = 4410 };
+    unsigned char wav[44 + FRAMES * 4];
+    const uint32_t data = FRAMES * 4, riff = 36 + data, fmt_len = 16, rate = 44100, byte_rate = rate * 4;
+    const uint16_t ieee_float = 3, channels = 1, block = 4, bits = 32;
+    memcpy(wav, "RIFF", 4);
+    memcpy(wav + 4, &riff, 4); /* the fields are little-endian, as is the machine */
+    memcpy(wav + 8, "WAVEfmt ", 8);
+    memcpy(wav + 16, &fmt_len, 4);
+    memcpy(wav + 20, &ieee_float, 2);
+    memcpy(wav + 22, &channels, 2);
+    memcpy(wav + 24, &rate, 4);
+    memcpy(wav + 28, &byte_rate, 4);
+    memcpy(wav + 32, &block, 2);
+    memcpy(wav + 34, &bits, 2);
+    memcpy(wav + 36, "data", 4);
+    memcpy(wav + 40, &data, 4);
+    for (int i = 0; i < FRAMES; i++) {
+        float x = i == 100 || i == FRAMES - 1 ? NAN : i == 200 ? INFINITY : i == 300 ? -INFINITY : 0.25f;
+        memcpy(wav + 44 + 4 * i, &x, 4);
+    }
+    char dir[256], path[512];
+    assert_non_null(tu_tempdir(dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/nan.wav", dir);
+    assert_int_equal(tu_write_file(path, wav, sizeof wav), 0);
+    pcm p;
+    assert_int_equal(decode_all(path, 1, &p), SA_OK);
+    assert_int_equal(p.frames, FRAMES);
+    for (size_t i = 0; i < p.frames; i++) {
+        float want = i == 100 || i == 200 || i == 300 || i == FRAMES - 1 ? 0.0f : 0.25f;
+        if (p.samples[i] != want)
+            fail_msg("sample %zu is %g, not %g", i, (double)p.samples[i], (double)want);
+    }
+    free(p.samples);
+    tu_rmtree(dir);
+}
+
 static void test_surround_downmix(void **state) {
     (void)state;
     NEED_FFMPEG();
@@ -733,6 +773,7 @@ int main(void) {
         cmocka_unit_test(test_only_errors),
         cmocka_unit_test(test_mono_is_average),
         cmocka_unit_test(test_surround_downmix),
+        cmocka_unit_test(test_non_finite_samples),
         cmocka_unit_test(test_changing_parameters),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_bounded_memory),
