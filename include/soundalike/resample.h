@@ -30,7 +30,9 @@ typedef enum sa_resample_quality {
 
 typedef struct sa_resampler sa_resampler;
 
-/* A BEST resampler: sa_resampler_new_quality(in, out, SA_RESAMPLE_BEST, out). */
+/* A BEST resampler: sa_resampler_new_quality(in, out, SA_RESAMPLE_BEST, out).
+ * Rates are 1 to 1000000 Hz, and BEST needs out_rate >= in_rate / 512;
+ * SA_ERR_INVALID otherwise. */
 sa_err sa_resampler_new(int in_rate, int out_rate, sa_resampler **out);
 sa_err sa_resampler_new_quality(int in_rate, int out_rate, sa_resample_quality quality, sa_resampler **out);
 void sa_resampler_free(sa_resampler *r);

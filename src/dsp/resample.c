@@ -239,6 +239,11 @@ sa_err sa_resampler_new_quality(int in_rate, int out_rate, sa_resample_quality q
                             out_rate, MAX_RATE);
     if (quality != SA_RESAMPLE_BEST && quality != SA_RESAMPLE_FAST)
         return sa_error_set(SA_ERR_INVALID, "resampling quality %d", (int)quality);
+    /* BEST stretches its table by the ratio: below 1/TABLE_PER_CROSSING no
+     * table entry would lie between two input samples */
+    if (quality == SA_RESAMPLE_BEST && (int64_t)out_rate * TABLE_PER_CROSSING < in_rate)
+        return sa_error_set(SA_ERR_INVALID, "resampling from %d Hz to %d Hz: BEST quality needs out/in >= 1/%d",
+                            in_rate, out_rate, TABLE_PER_CROSSING);
     sa_resampler *r = calloc(1, sizeof *r);
     if (!r)
         return sa_error_set(SA_ERR_NOMEM, "resampler");

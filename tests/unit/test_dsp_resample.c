@@ -212,6 +212,16 @@ static void test_identity_and_errors(void **state) {
     assert_int_equal(sa_resampler_new_quality(44100, 22050, (sa_resample_quality)7, &r), SA_ERR_INVALID);
     assert_null(r);
     sa_resampler_free(NULL);
+    /* BEST's table has 512 entries per input sample: a smaller ratio is refused, not divided by zero */
+    assert_int_equal(sa_resampler_new(48000, 80, &r), SA_ERR_INVALID);
+    assert_null(r);
+    assert_non_null(strstr(sa_error_detail(), "48000 Hz to 80 Hz"));
+    assert_int_equal(sa_resampler_new(512 * 80, 80, &r), SA_OK);
+    sa_resampler_free(r);
+    r = NULL;
+    assert_int_equal(sa_resampler_new_quality(48000, 80, SA_RESAMPLE_FAST, &r), SA_OK);
+    sa_resampler_free(r);
+    r = NULL;
     float in[100], out[100];
     for (int i = 0; i < 100; i++)
         in[i] = (float)i / 7.0f;
