@@ -55,7 +55,8 @@ sa_err sa_features_put_group(sa_features *f, const sa_feature_group *g);
 void sa_features_clear(sa_features *f);
 
 /* A group's items as a JSON object text {"name": [..] or "text", ...}; *out
- * is malloc'd, the caller frees it. The inverse adds the items to g. Floats
+ * is malloc'd, the caller frees it; SA_ERR_INVALID when a value is NaN or
+ * infinite (JSON has neither). The inverse adds the items to g. Floats
  * round-trip exactly. */
 sa_err sa_feature_group_to_json(const sa_feature_group *g, char **out);
 sa_err sa_feature_group_from_json(sa_feature_group *g, const char *json);

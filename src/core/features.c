@@ -1,5 +1,5 @@
 /* features.c: named feature groups and their JSON form. */
-#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,9 +165,20 @@ sa_err sa_feature_group_to_json(const sa_feature_group *g, char **out) {
         if (it->text) {
             v = json_string(it->text);
         } else {
+            /* JSON has no NaN or infinity (json_real refuses them); one dropped
+             * would store the feature shorter than it is */
+            for (size_t j = 0; j < it->count; j++)
+                if (!isfinite(it->values[j])) {
+                    json_decref(obj);
+                    return sa_error_set(SA_ERR_INVALID, "feature %s.%s has a non-finite value at %zu",
+                                        g->analyzer, it->name, j);
+                }
             v = json_array();
             for (size_t j = 0; v && j < it->count; j++)
-                json_array_append_new(v, json_real(it->values[j]));
+                if (json_array_append_new(v, json_real(it->values[j])) != 0) {
+                    json_decref(v);
+                    v = NULL;
+                }
         }
         if (!v || json_object_set_new(obj, it->name, v) != 0) {
             json_decref(obj);

@@ -1,4 +1,5 @@
 /* test_core.c: errors and feature groups. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,6 +75,13 @@ static void test_features_bad_json(void **state) {
     assert_int_equal(sa_feature_group_from_json(g, "{\"a\": [1, \"b\"]}"), SA_ERR_FORMAT);
     assert_int_equal(sa_feature_group_from_json(g, "{\"a\": {}}"), SA_ERR_FORMAT);
     assert_int_equal(sa_feature_group_from_json(g, "{not json"), SA_ERR_FORMAT);
+    /* JSON cannot hold NaN: storing one is refused, not dropped from the array */
+    float values[3] = {1.0f, NAN, 2.0f};
+    assert_int_equal(sa_features_set(g, "v", values, 3), SA_OK);
+    char *json = NULL;
+    assert_int_equal(sa_feature_group_to_json(g, &json), SA_ERR_INVALID);
+    assert_null(json);
+    assert_non_null(strstr(sa_error_detail(), "x.v"));
     sa_features_clear(&f);
 }
 
