@@ -92,6 +92,30 @@ static void test_rates(void **state) {
     }
 }
 
+/* A chord tuned 30 cents sharp, and one tuned to A = 432 Hz (31.8 cents
+ * flat): the tuning is measured, and the notes keep their classes. */
+static void test_tuning(void **state) {
+    (void)state;
+    const double cents[] = {30.0, 1200.0 * log2(432.0 / 440.0)};
+    for (int t = 0; t < 2; t++) {
+        double shift = pow(2.0, cents[t] / 1200.0);
+        const double freqs[] = {261.63 * shift, 329.63 * shift, 392.0 * shift, 98.0 * shift}; /* C, E, G, low G */
+        const double amps[] = {0.2, 0.15, 0.1, 0.3};
+        size_t n = 3 * 22050;
+        float *x = tones(22050, n, freqs, amps, 4);
+        float pcp[12], tuning;
+        profile(22050, x, n, 4096, pcp, &tuning);
+        free(x);
+        assert_float_equal(tuning, (float)cents[t], 2.0f);
+        assert_float_equal(pcp[7], 1.0f, 0.0f);
+        assert_float_equal(pcp[0], 0.4f, 0.03f);
+        assert_float_equal(pcp[4], 0.225f, 0.03f);
+        for (int k = 0; k < 12; k++)
+            if (k != 0 && k != 4 && k != 7)
+                assert_true(pcp[k] < 0.01f);
+    }
+}
+
 static void test_bad_rate(void **state) {
     (void)state;
     sa_chroma *c = NULL;
@@ -105,6 +129,7 @@ int main(void) {
         cmocka_unit_test(test_above_band_ignored),
         cmocka_unit_test(test_block_sizes),
         cmocka_unit_test(test_rates),
+        cmocka_unit_test(test_tuning),
         cmocka_unit_test(test_bad_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
