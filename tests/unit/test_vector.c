@@ -110,6 +110,13 @@ static void test_default_and_rich(void **state) {
     assert_int_equal(sa_features_set(g, "chroma", chroma, 12), SA_OK);
     assert_int_equal(sa_profile_build(rich, &f, r), SA_OK);
     assert_float_equal(norm(r, 229), 1.0f, 1e-5f);
+    /* the descriptors, then the 12 chroma classes, then the embedding, each in its order */
+    assert_true(r[3 + 4] > 0 && r[15] > 0);  /* E major */
+    for (int i = 0; i < 12; i++)
+        assert_float_equal(r[17 + i], r[17 + 4] * chroma[i], 1e-6f);
+    for (int i = 0; i < 200; i++)
+        assert_float_equal(r[29 + i], r[29 + 6] / 3.0f * emb[i], 1e-6f);
+    assert_true(r[29 + 6] > 0);
     assert_null(sa_profile_find("nope"));
     sa_features_clear(&f);
 }
