@@ -58,12 +58,16 @@ static float *reference_input(size_t *n) {
     assert_non_null(p);
     size_t cap = 1 << 20, len = 0;
     int16_t *pcm = malloc(cap * 2 * sizeof *pcm);
+    assert_non_null(pcm);
     size_t got;
     while ((got = fread(pcm + 2 * len, 2 * sizeof *pcm, cap - len, p)) > 0)
-        if ((len += got) == cap)
+        if ((len += got) == cap) {
             pcm = realloc(pcm, (cap *= 2) * 2 * sizeof *pcm);
+            assert_non_null(pcm);
+        }
     assert_int_equal(pclose(p), 0);
     float *mono = malloc(len * sizeof *mono);
+    assert_non_null(mono);
     for (size_t i = 0; i < len; i++)
         mono[i] = (pcm[2 * i] / 32768.0f + pcm[2 * i + 1] / 32768.0f) / 2.0f;
     free(pcm);

@@ -56,6 +56,8 @@ int tu_copy_file(const char *src, const char *dst, size_t n) {
             rc = -1;
         total += r;
     }
+    if (ferror(in)) /* a read error ends the loop as the end of the file does */
+        rc = -1;
     fclose(in);
     return (fclose(out) == 0) ? rc : -1;
 }
