@@ -49,7 +49,8 @@ const sa_feature *sa_features_get(const sa_features *f, const char *analyzer, co
 /* The single value of a numeric feature; SA_ERR_NOT_FOUND when absent or not numeric. */
 sa_err sa_features_scalar(const sa_features *f, const char *analyzer, const char *name, float *out);
 
-/* Moves group g (deep copy) into f, replacing f's group of the same analyzer. */
+/* Copies group g (deeply) into f, replacing f's group of the same analyzer;
+ * g must not be one of f's own groups (it would be emptied or moved first). */
 sa_err sa_features_put_group(sa_features *f, const sa_feature_group *g);
 
 void sa_features_clear(sa_features *f);
