@@ -47,8 +47,12 @@ static sa_err stream_for(run_state *st, int rate, sa_resample_quality quality, i
             return err;
         rs->cap = sa_resampler_max_output(rs->resampler, BLOCK_FRAMES);
         rs->buf = malloc(rs->cap * sizeof(float));
-        if (!rs->buf)
+        if (!rs->buf) {
+            /* the stream is not counted yet, so run_state_free would not reach its resampler */
+            sa_resampler_free(rs->resampler);
+            rs->resampler = NULL;
             return sa_error_set(SA_ERR_NOMEM, "resampling buffer");
+        }
     }
     *out = (int)st->n_streams++;
     return SA_OK;
