@@ -26,6 +26,24 @@ static inline int af_analyse_file(const char *rel, const sa_analyzer *a, sa_feat
     return 1;
 }
 
+/* Streams n mono samples of x at rate through analyzer a, in blocks of at
+ * most block frames (uneven sizes test the carry-over), as from a stereo
+ * file at native_rate; the result goes into f. */
+static inline void af_run_blocks(const sa_analyzer *a, int native_rate, const float *x, size_t n, int rate,
+                                 size_t block, sa_features *f) {
+    sa_stream_info info = {.native_rate = native_rate, .channels = 2, .duration_s = (double)n / rate};
+    void *state = NULL;
+    assert_int_equal(a->start(a->config, &info, &state), SA_OK);
+    for (size_t at = 0; at < n;) {
+        size_t frames = n - at < block ? n - at : block;
+        sa_audio_block b = {.mono = x + at, .frames = frames, .channels = 1, .rate = rate};
+        assert_int_equal(a->feed(state, &b), SA_OK);
+        at += frames;
+    }
+    assert_int_equal(a->finish(state, f), SA_OK);
+    a->free(state);
+}
+
 /* An analyzer named name refuses a block at a sample rate it did not ask for. */
 static inline void af_expect_wrong_rate_refused(const sa_analyzer *a, const char *name, int wrong_rate) {
     assert_string_equal(a->name, name);

@@ -16,17 +16,7 @@
 
 /* Streams n samples of x through an analyzer in uneven blocks. */
 static void run_analyzer(const sa_analyzer *a, const float *x, size_t n, sa_features *f) {
-    sa_stream_info info = {.native_rate = 44100, .channels = 2, .duration_s = (double)n / RATE};
-    void *state = NULL;
-    assert_int_equal(a->start(a->config, &info, &state), SA_OK);
-    for (size_t at = 0; at < n;) {
-        size_t frames = n - at < 3001 ? n - at : 3001;
-        sa_audio_block b = {.mono = x + at, .frames = frames, .channels = 1, .rate = RATE};
-        assert_int_equal(a->feed(state, &b), SA_OK);
-        at += frames;
-    }
-    assert_int_equal(a->finish(state, f), SA_OK);
-    a->free(state);
+    af_run_blocks(a, 44100, x, n, RATE, 3001, f);
 }
 
 /* Adds strokes to x (n samples): per_minute of them, the first at offset

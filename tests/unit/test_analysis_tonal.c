@@ -16,18 +16,7 @@
 #define RATE 22050
 
 static void run_analyzer(const float *x, size_t n, sa_features *f) {
-    const sa_analyzer *a = sa_tonal_analyzer();
-    sa_stream_info info = {.native_rate = 48000, .channels = 2, .duration_s = (double)n / RATE};
-    void *state = NULL;
-    assert_int_equal(a->start(a->config, &info, &state), SA_OK);
-    for (size_t at = 0; at < n;) {
-        size_t frames = n - at < 5003 ? n - at : 5003;
-        sa_audio_block b = {.mono = x + at, .frames = frames, .channels = 1, .rate = RATE};
-        assert_int_equal(a->feed(state, &b), SA_OK);
-        at += frames;
-    }
-    assert_int_equal(a->finish(state, f), SA_OK);
-    a->free(state);
+    af_run_blocks(sa_tonal_analyzer(), 48000, x, n, RATE, 5003, f);
 }
 
 /* Adds a note (MIDI number, detuned by cents) with 6 partials of amplitude 1/h
