@@ -2,22 +2,40 @@
 #ifndef SOUNDALIKE_TEST_ANALYSIS_FILES_H
 #define SOUNDALIKE_TEST_ANALYSIS_FILES_H
 
+#include <dirent.h>
 #include <stdio.h>
 
 #include "soundalike/pipeline.h"
 #include "testutil.h"
 
+/* The path of shared/rel in path; 0 (saying so) when the file is absent
+ * because the annotated corpus is, so that a test skips it. A file absent
+ * from a corpus that is there fails the test: a wrong or stale path must
+ * not pass as a skip. */
+static inline int af_shared_file(const char *rel, char *path, size_t cap) {
+    tu_shared_path(path, cap, rel);
+    FILE *probe = fopen(path, "rb");
+    if (probe) {
+        fclose(probe);
+        return 1;
+    }
+    char corpus[4096];
+    tu_shared_path(corpus, sizeof corpus, "corpus/annotated");
+    DIR *dir = opendir(corpus);
+    if (dir) {
+        closedir(dir);
+        fail_msg("%s is absent from the corpus at %s", path, corpus);
+    }
+    print_message("skipped: %s is absent\n", path);
+    return 0;
+}
+
 /* Decodes shared/rel through the pipeline with analyzer a into f; returns 0
- * (saying so) when the file is absent, so that a test skips it. */
+ * when the file is absent (af_shared_file), so that a test skips it. */
 static inline int af_analyse_file(const char *rel, const sa_analyzer *a, sa_features *f) {
     char path[4096];
-    tu_shared_path(path, sizeof path, rel);
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        print_message("skipped: %s is absent\n", path);
+    if (!af_shared_file(rel, path, sizeof path))
         return 0;
-    }
-    fclose(probe);
     const sa_analyzer *list[] = {a};
     sa_err err = sa_pipeline_run(path, list, 1, f, NULL, NULL);
     if (err)

@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
+#include "analysis_files.h"
 #include "soundalike/pipeline.h"
-#include "testutil.h"
 
 /* Counts the frames it is given and those whose mono sample is not the
  * average of the channels, bit for bit. */
@@ -75,13 +75,8 @@ static void test_mono_is_the_average(void **state) {
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[4096];
-        tu_shared_path(path, sizeof path, files[i].rel);
-        FILE *probe = fopen(path, "rb");
-        if (!probe) {
-            print_message("skipped: %s is absent\n", path);
+        if (!af_shared_file(files[i].rel, path, sizeof path))
             continue;
-        }
-        fclose(probe);
         const sa_analyzer *list[] = {&checker_analyzer};
         sa_features f = {0};
         sa_pipeline_result res = {0};

@@ -194,13 +194,8 @@ static void test_fast_stream_as_best(void **state) {
                                         "corpus/annotated/mirdata/hainsworth/H_1.0/audio/hains001.flac"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[4096];
-        tu_shared_path(path, sizeof path, files[i]);
-        FILE *probe = fopen(path, "rb");
-        if (!probe) {
-            print_message("skipped: %s is absent\n", path);
+        if (!af_shared_file(files[i], path, sizeof path))
             continue;
-        }
-        fclose(probe);
         sa_analyzer best = *sa_rhythm_analyzer();
         best.quality = SA_RESAMPLE_BEST;
         const sa_analyzer *fast_list[] = {sa_rhythm_analyzer()}, *best_list[] = {&best};
