@@ -394,6 +394,8 @@ static sa_err analyzer_start(void *config, const sa_stream_info *info, void **st
 
 static sa_err analyzer_feed(void *state, const sa_audio_block *block) {
     mc_track *s = state;
+    if (!block->mono)
+        return sa_error_set(SA_ERR_INVALID, "the tagger reads mono audio, given a block without it");
     if (block->rate != s->rate)
         return sa_error_set(SA_ERR_INVALID, "the tagger was started at %d Hz, given %d Hz audio", s->rate,
                             block->rate);

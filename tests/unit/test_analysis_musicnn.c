@@ -24,8 +24,8 @@
 #include "soundalike/melspec.h"
 #include "soundalike/pipeline.h"
 #include "soundalike/resample.h"
+#include "analysis_files.h"
 #include "soundalike/tagger.h"
-#include "testutil.h"
 
 #define MODELS "models/musicnn/"
 
@@ -357,6 +357,25 @@ static void test_short_and_empty(void **state) {
     assert_int_equal(sa_musicnn_run_audio(m, pcm, 0, tags, emb, &patches), SA_ERR_FORMAT);
     sa_musicnn_free(m);
     free(pcm);
+}
+
+/* A block at another rate than the stream's, or without its mono track, is refused. */
+static void test_bad_block(void **state) {
+    (void)state;
+    sa_musicnn *m = load_model(0);
+    sa_analyzer a;
+    sa_musicnn_analyzer(m, &a);
+    af_expect_wrong_rate_refused(&a, "musicnn", 22050);
+    assert_non_null(strstr(sa_error_detail(), "22050 Hz"));
+    sa_stream_info info = {.native_rate = 44100, .channels = 2};
+    void *st = NULL;
+    assert_int_equal(a.start(a.config, &info, &st), SA_OK);
+    float buf[16] = {0};
+    sa_audio_block stereo_only = {.interleaved = buf, .frames = 8, .channels = 2, .rate = 44100};
+    assert_int_equal(a.feed(st, &stereo_only), SA_ERR_INVALID);
+    assert_non_null(strstr(sa_error_detail(), "mono"));
+    a.free(st);
+    sa_musicnn_free(m);
 }
 
 /* ---- only the patches' windows resampled: the same bits as the whole track ---- */
@@ -727,6 +746,7 @@ int main(void) {
         cmocka_unit_test(test_patch_selection),
         cmocka_unit_test(test_long_stream_stays_bounded),
         cmocka_unit_test(test_short_and_empty),
+        cmocka_unit_test(test_bad_block),
         cmocka_unit_test(test_windows_match_whole_track),
         cmocka_unit_test(test_broken_weights),
         cmocka_unit_test(test_find_model),
