@@ -118,6 +118,7 @@ static void test_network_matches_reference(void **state) {
         const size_t patches = n / MELS / T;
         assert_int_equal(patches, json_integer_value(json_object_get(json_object_get(ref, "patches"), "count")));
         float *tags = malloc(patches * TAGS * sizeof(float)), *emb = malloc(patches * EMB * sizeof(float));
+        assert_true(tags && emb);
         for (int model = 0; model < 2; model++) {
             sa_musicnn *m = load_model(model);
             assert_int_equal(sa_musicnn_run_patches(m, logmel, patches, tags, emb), SA_OK);
@@ -216,7 +217,9 @@ static void test_mp3_pipeline(void **state) {
             float patches;
             assert_int_equal(sa_features_scalar(&f, "musicnn", "patches", &patches), SA_OK);
             assert_int_equal((size_t)patches, json_array_size(ref_model(ref, model, "taggram")));
-            assert_int_equal(sa_features_get(&f, "musicnn", "embedding")->count, EMB);
+            const sa_feature *embedding = sa_features_get(&f, "musicnn", "embedding");
+            assert_non_null(embedding);
+            assert_int_equal(embedding->count, EMB);
             double err_tags = max_abs_diff(tags->values, ref_model(ref, model, "track_mean"), TAGS);
             /* top 5 in the reference's order */
             json_t *top10 = ref_model(ref, model, "top10");
@@ -262,8 +265,12 @@ static void analyze(sa_musicnn *m, const float *pcm, size_t n, int rate, double 
     const sa_feature *t = sa_features_get(&f, "musicnn", "tags");
     assert_non_null(t);
     memcpy(tags, t->values, TAGS * sizeof(float));
-    if (emb)
-        memcpy(emb, sa_features_get(&f, "musicnn", "embedding")->values, EMB * sizeof(float));
+    if (emb) {
+        const sa_feature *e = sa_features_get(&f, "musicnn", "embedding");
+        assert_non_null(e);
+        assert_int_equal(e->count, EMB);
+        memcpy(emb, e->values, EMB * sizeof(float));
+    }
     float p;
     assert_int_equal(sa_features_scalar(&f, "musicnn", "patches", &p), SA_OK);
     *patches = (size_t)p;
@@ -329,6 +336,7 @@ static void test_long_stream_stays_bounded(void **state) {
     float *clip = read_f32(MODELS "examples/joram-moments_of_clarity-08-solipsism-59-88.16k.f32", &n);
     const size_t reps = 4, total = n * reps; /* about 2 minutes, 38 patches */
     float *pcm = malloc(total * sizeof *pcm);
+    assert_non_null(pcm);
     for (size_t r = 0; r < reps; r++)
         memcpy(pcm + r * n, clip, n * sizeof *pcm);
     sa_musicnn *m = load_model(0);
@@ -559,8 +567,9 @@ static void test_broken_weights(void **state) {
     assert_null(sa_musicnn_tag(m, 50));
     sa_musicnn_free(m);
     FILE *f = fopen(dst, "ab");
-    fputc(0, f);
-    fclose(f);
+    assert_non_null(f);
+    assert_int_equal(fputc(0, f), 0);
+    assert_int_equal(fclose(f), 0);
     expect_load_error(dst, dst, SA_ERR_FORMAT, "unexpected bytes");
 
     const struct {
@@ -578,9 +587,10 @@ static void test_broken_weights(void **state) {
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         assert_int_equal(tu_copy_file(src, dst, 0), 0);
         f = fopen(dst, "r+b");
-        fseek(f, edits[i].at, SEEK_SET);
-        fputc(edits[i].byte, f);
-        fclose(f);
+        assert_non_null(f);
+        assert_int_equal(fseek(f, edits[i].at, SEEK_SET), 0);
+        assert_int_equal(fputc(edits[i].byte, f), edits[i].byte);
+        assert_int_equal(fclose(f), 0);
         expect_load_error(dst, dst, edits[i].code, edits[i].words);
     }
 
@@ -597,6 +607,7 @@ static void test_broken_weights(void **state) {
         static unsigned char bytes[3170817];
         assert_int_equal(tu_copy_file(src, dst, 0), 0);
         f = fopen(dst, "r+b");
+        assert_non_null(f);
         assert_int_equal(fread(bytes, 1, sizeof bytes, f), sizeof bytes);
         /* the first value of a one-dimensional tensor: after its name, ndim and one dim */
         const unsigned char *name = memmem(bytes, sizeof bytes, values[i].tensor, strlen(values[i].tensor));
@@ -605,9 +616,9 @@ static void test_broken_weights(void **state) {
         memcpy(&bits, &values[i].value, sizeof bits);
         const unsigned char le[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
                                      (unsigned char)(bits >> 24)};
-        fseek(f, (long)(name - bytes) + (long)strlen(values[i].tensor) + 8, SEEK_SET);
-        fwrite(le, 1, 4, f);
-        fclose(f);
+        assert_int_equal(fseek(f, (long)(name - bytes) + (long)strlen(values[i].tensor) + 8, SEEK_SET), 0);
+        assert_int_equal(fwrite(le, 1, 4, f), 4);
+        assert_int_equal(fclose(f), 0);
         expect_load_error(dst, dst, SA_ERR_FORMAT, values[i].words);
     }
 
