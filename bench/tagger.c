@@ -49,15 +49,29 @@ static int die(const char *what) {
     return 1;
 }
 
+/* malloc for the benchmark's buffers: without one there is nothing to
+ * measure, so it ends the run, saying what was asked. */
+static void *alloc_or_exit(size_t bytes, const char *what) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "bench_tagger: out of memory for %s (%zu bytes)\n", what, bytes);
+        exit(1);
+    }
+    return p;
+}
+
+/* A whole file of float32 samples; NULL when it cannot be read. */
 static float *read_f32(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *x = malloc((size_t)size);
-    if (x && fread(x, 1, (size_t)size, f) != (size_t)size) {
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    float *x = alloc_or_exit((size_t)size, path);
+    if (fread(x, 1, (size_t)size, f) != (size_t)size) {
         free(x);
         x = NULL;
     }
@@ -68,8 +82,9 @@ static float *read_f32(const char *path, size_t *n) {
 
 /* Best of three runs of an m x n x k sgemm, in GFLOP/s. */
 static double sgemm_gflops(int m, int n, int k) {
-    float *a = calloc((size_t)m * k, sizeof *a), *b = calloc((size_t)k * n, sizeof *b),
-          *c = calloc((size_t)m * n, sizeof *c);
+    float *a = alloc_or_exit((size_t)m * k * sizeof *a, "sgemm"), *b = alloc_or_exit((size_t)k * n * sizeof *b, "sgemm"),
+          *c = alloc_or_exit((size_t)m * n * sizeof *c, "sgemm");
+    memset(c, 0, (size_t)m * n * sizeof *c);
     for (size_t i = 0; i < (size_t)m * k; i++)
         a[i] = (float)(i % 7) * 0.1f;
     for (size_t i = 0; i < (size_t)k * n; i++)
@@ -135,6 +150,8 @@ static int speed(sa_musicnn *m, const char *model_dir, double minutes) {
     float *clip = read_f32(path, &n_pcm);
     if (!logmel || !clip) {
         fprintf(stderr, "bench_tagger: the example files are not in %s/examples\n", model_dir);
+        free(logmel);
+        free(clip);
         return 1;
     }
     const double flops = patch_flops();
@@ -143,7 +160,7 @@ static int speed(sa_musicnn *m, const char *model_dir, double minutes) {
            sgemm_gflops(472, 204, 266), sgemm_gflops(510, 204, 469));
 
     const size_t patches = n_mel / (T * MELS);
-    float *tags = malloc(patches * TAGS * sizeof *tags);
+    float *tags = alloc_or_exit(patches * TAGS * sizeof *tags, "tags");
     const size_t batches[] = {1, 4};
     for (int b = 0; b < 2; b++) {
         int reps = 0;
@@ -166,35 +183,39 @@ static int speed(sa_musicnn *m, const char *model_dir, double minutes) {
 
     /* a long track made of the example clip repeated */
     const size_t total = (size_t)(minutes * 60.0 * SA_MUSICNN_RATE);
-    float *pcm = malloc(total * sizeof *pcm);
+    float *pcm = alloc_or_exit(total * sizeof *pcm, "the long track");
     for (size_t i = 0; i < total; i += n_pcm)
         memcpy(pcm + i, clip, (total - i < n_pcm ? total - i : n_pcm) * sizeof *pcm);
     sa_melspec_config cfg = SA_MELSPEC_MUSICNN;
     sa_melspec *mel;
     if (sa_melspec_new(&cfg, &mel))
         return die("mel");
-    float *frames = malloc(sa_melspec_max_frames(mel, total) * MELS * sizeof *frames);
+    float *frames = alloc_or_exit(sa_melspec_max_frames(mel, total) * MELS * sizeof *frames, "mel frames");
     size_t made;
     double t0 = cpu_seconds();
-    sa_melspec_process(mel, pcm, total, frames, &made);
+    sa_err err = sa_melspec_process(mel, pcm, total, frames, &made);
     double t_mel = cpu_seconds() - t0;
     sa_melspec_free(mel);
     free(frames);
+    if (err)
+        return die("mel");
     printf("mel front end: %.0f s of audio per CPU second\n", (double)total / SA_MUSICNN_RATE / t_mel);
 
     const int rates[] = {44100, 22050};
     for (int r = 0; r < 2; r++) {
         sa_resampler *rs;
         size_t n_in = (size_t)(minutes * 60.0 * rates[r]);
-        float *in = calloc(n_in, sizeof *in), *out;
-        for (size_t i = 0; i < n_in; i++)
-            in[i] = clip[i % n_pcm];
         if (sa_resampler_new(rates[r], SA_MUSICNN_RATE, &rs))
             return die("resampler");
-        out = malloc(sa_resampler_max_output(rs, n_in) * sizeof *out);
+        float *in = alloc_or_exit(n_in * sizeof *in, "resampler input"),
+              *out = alloc_or_exit(sa_resampler_max_output(rs, n_in) * sizeof *out, "resampler output");
+        for (size_t i = 0; i < n_in; i++)
+            in[i] = clip[i % n_pcm];
         t0 = cpu_seconds();
-        sa_resampler_process(rs, in, n_in, out, &made);
+        err = sa_resampler_process(rs, in, n_in, out, &made);
         double t_rs = cpu_seconds() - t0;
+        if (err)
+            return die("resampler");
         printf("resampler %d -> 16000 Hz: %.0f s of audio per CPU second\n", rates[r],
                (double)n_in / rates[r] / t_rs);
         sa_resampler_free(rs);
@@ -233,7 +254,7 @@ static sa_err decode_16k(const char *path, float **out, size_t *n) {
     float block[BLOCK];
     size_t cap = 1 << 20, len = 0, got;
     float *pcm = malloc(cap * sizeof *pcm);
-    err = pcm ? sa_resampler_new(rate, SA_MUSICNN_RATE, &rs) : SA_ERR_NOMEM;
+    err = pcm ? sa_resampler_new(rate, SA_MUSICNN_RATE, &rs) : sa_error_set(SA_ERR_NOMEM, "%s: 16 kHz audio", path);
     size_t room = rs ? sa_resampler_max_output(rs, BLOCK) : 0;
     for (;;) {
         size_t frames = 0;
@@ -241,7 +262,7 @@ static sa_err decode_16k(const char *path, float **out, size_t *n) {
             err = sa_audio_decoder_read(dec, block, BLOCK, &frames);
         if (!err && len + room > cap) {
             float *grown = realloc(pcm, (cap *= 2) * sizeof *pcm);
-            err = grown ? SA_OK : SA_ERR_NOMEM;
+            err = grown ? SA_OK : sa_error_set(SA_ERR_NOMEM, "%s: %zu samples at 16 kHz", path, cap);
             if (grown)
                 pcm = grown;
         }
@@ -264,24 +285,37 @@ static sa_err decode_16k(const char *path, float **out, size_t *n) {
     return SA_OK;
 }
 
-/* Every patch's tags and embedding for a 16 kHz signal; returns the patch count. */
-static size_t taggram(const sa_musicnn *m, const float *pcm, size_t n, float **tags, float **emb) {
+/* Every patch's tags and embedding for a 16 kHz signal, and their count;
+ * on an error *tags and *emb are NULL. */
+static sa_err taggram(const sa_musicnn *m, const float *pcm, size_t n, float **tags, float **emb, size_t *patches) {
     *tags = *emb = NULL;
+    *patches = 0;
     sa_melspec_config cfg = SA_MELSPEC_MUSICNN;
     sa_melspec *mel;
-    if (sa_melspec_new(&cfg, &mel))
-        return 0;
-    float *frames = malloc((sa_melspec_max_frames(mel, n) + sa_melspec_max_frames(mel, 0)) * MELS * sizeof *frames);
+    sa_err err = sa_melspec_new(&cfg, &mel);
+    if (err)
+        return err;
+    float *frames = alloc_or_exit((sa_melspec_max_frames(mel, n) + sa_melspec_max_frames(mel, 0)) * MELS * sizeof *frames,
+                                  "mel frames");
     size_t a = 0, b = 0;
-    sa_melspec_process(mel, pcm, n, frames, &a);
-    sa_melspec_flush(mel, frames + a * MELS, sa_melspec_max_frames(mel, 0), &b);
+    err = sa_melspec_process(mel, pcm, n, frames, &a);
+    if (!err)
+        err = sa_melspec_flush(mel, frames + a * MELS, sa_melspec_max_frames(mel, 0), &b);
     sa_melspec_free(mel);
-    size_t patches = (a + b) / T;
-    *tags = malloc((patches ? patches : 1) * TAGS * sizeof **tags);
-    *emb = malloc((patches ? patches : 1) * EMB * sizeof **emb);
-    sa_musicnn_run_patches(m, frames, patches, *tags, *emb);
+    size_t count = (a + b) / T;
+    if (!err) {
+        *tags = alloc_or_exit((count ? count : 1) * TAGS * sizeof **tags, "tags");
+        *emb = alloc_or_exit((count ? count : 1) * EMB * sizeof **emb, "embeddings");
+        err = sa_musicnn_run_patches(m, frames, count, *tags, *emb);
+    }
     free(frames);
-    return patches;
+    if (err) {
+        free(*tags), free(*emb);
+        *tags = *emb = NULL;
+        return err;
+    }
+    *patches = count;
+    return SA_OK;
 }
 
 /* Mean over the patches the analyzer picks for K with an exact duration
@@ -327,6 +361,7 @@ static int top5_overlap(const float *a, const float *b) {
     return common;
 }
 
+/* Reports how far the mean over K spread patches lies from the whole-track mean. */
 static int study(const sa_musicnn *m, char **files, int n_files) {
     static const int ks[] = {1, 2, 3, 4, 5, 6, 8, 10, 12, 16};
     enum { NK = sizeof ks / sizeof ks[0] };
@@ -343,8 +378,13 @@ static int study(const sa_musicnn *m, char **files, int n_files) {
             fprintf(stderr, "skipped %s: %s\n", files[f], sa_error_detail());
             continue;
         }
-        size_t patches = taggram(m, pcm, n, &tags, &emb);
+        size_t patches;
+        sa_err err = taggram(m, pcm, n, &tags, &emb, &patches);
         free(pcm);
+        if (err) {
+            fprintf(stderr, "skipped %s: %s\n", files[f], sa_error_detail());
+            continue;
+        }
         if (patches < 2) { /* nothing to choose from */
             free(tags), free(emb);
             continue;
