@@ -92,9 +92,78 @@ static void test_mono_is_the_average(void **state) {
     }
 }
 
+/* An analyzer whose feed fails with the detail its config gives. */
+static sa_err failer_start(void *config, const sa_stream_info *info, void **state) {
+    (void)info;
+    *state = config;
+    return SA_OK;
+}
+
+static sa_err failer_feed(void *state, const sa_audio_block *block) {
+    (void)block;
+    return sa_error_set(SA_ERR_FORMAT, "%s", (const char *)state);
+}
+
+static sa_err failer_finish(void *state, sa_features *features) {
+    (void)state;
+    (void)features;
+    return SA_OK;
+}
+
+static void failer_free(void *state) { (void)state; }
+
+/* An analyzer's error reaches the caller with the analyzer's name before
+ * its detail once, whether the analyzer named itself or not, from the
+ * native stream and from a resampled one. */
+static void test_error_names_the_analyzer(void **state) {
+    (void)state;
+    char path[4096];
+    if (!af_shared_file("corpus/annotated/essentia-audio/recorded/dubstep.flac", path, sizeof path))
+        return;
+    static const char *const details[] = {"bad block", "failer: bad block"};
+    static const int rates[] = {0, 22050};
+    for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++)
+        for (size_t d = 0; d < sizeof details / sizeof details[0]; d++) {
+            const sa_analyzer failer = {.name = "failer", .version = 1, .rate = rates[r], .start = failer_start,
+                                        .feed = failer_feed, .finish = failer_finish, .free = failer_free,
+                                        .config = (void *)details[d]};
+            const sa_analyzer *list[] = {&checker_analyzer, &failer};
+            sa_features f = {0};
+            assert_int_equal(sa_pipeline_run(path, list, 2, &f, NULL, NULL), SA_ERR_FORMAT);
+            assert_string_equal(sa_error_detail(), "failer: bad block");
+            sa_features_clear(&f);
+        }
+}
+
+/* Analyzers asking for more streams than the pipeline keeps are refused
+ * before any decoding, naming the one that asked. */
+static void test_too_many_streams(void **state) {
+    (void)state;
+    char path[4096];
+    if (!af_shared_file("corpus/annotated/essentia-audio/recorded/dubstep.flac", path, sizeof path))
+        return;
+    static const int rates[] = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 11000, 13000};
+    enum { N = sizeof rates / sizeof rates[0] };
+    sa_analyzer an[N];
+    const sa_analyzer *list[N];
+    for (size_t i = 0; i < N; i++) {
+        an[i] = checker_analyzer;
+        an[i].rate = rates[i];
+        an[i].name = i + 1 == N ? "last" : "checker";
+        list[i] = &an[i];
+    }
+    sa_features f = {0};
+    assert_int_equal(sa_pipeline_run(path, list, N, &f, NULL, NULL), SA_ERR_INVALID);
+    assert_string_equal(sa_error_detail(), "last: analyzers ask for more than 8 streams");
+    assert_int_equal(f.count, 0);
+    sa_features_clear(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mono_is_the_average),
+        cmocka_unit_test(test_error_names_the_analyzer),
+        cmocka_unit_test(test_too_many_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
