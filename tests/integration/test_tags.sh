@@ -22,10 +22,12 @@ json_check "a library track's tags are the stored ones" "j['source'] == 'stored'
 
 sa tags --top 0 "$CLIP"; expect_rc 2 "--top 0 is a usage error"
 sa tags "$WORK/nope.mp3"; expect_rc 1 "tags of a missing file is an error"
+check "the error names the missing file" grep -q "$WORK/nope.mp3" <<< "$ERR"
 
 # the importer writes files identical to the distributed ones, and they load
 sa model import --output "$WORK/models/msd-musicnn.weights" "$M/upstream/MSD_musicnn.h5"
 expect_rc 1 "import into a missing folder fails clearly"
+check "the error names the output file" grep -q "$WORK/models/msd-musicnn.weights: cannot create" <<< "$ERR"
 mkdir -p "$WORK/models"
 for model in msd mtt; do
   sa model import --output "$WORK/models/$model-musicnn.weights" "$M/upstream/${model^^}_musicnn.h5"
@@ -40,6 +42,7 @@ sa tags --model-dir "$WORK/models" "$CLIP"; expect_rc 1 "a truncated model is an
 check "the error names the file" grep -q "msd-musicnn.weights" <<< "$ERR"
 echo "not hdf5" > "$WORK/bad.h5"
 sa model import --model msd-musicnn --output "$WORK/models/x.weights" "$WORK/bad.h5"; expect_rc 1 "importing a non-HDF5 file fails"
+check "the error says the input is not HDF5" grep -q "$WORK/bad.h5: not an HDF5 file" <<< "$ERR"
 # without a model the analysis runs on, says why once, and a later run with
 # the model adds only the tags
 mkdir -p "$WORK/nomodel" "$WORK/lib2"
