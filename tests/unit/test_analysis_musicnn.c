@@ -20,6 +20,7 @@
 #include <hdf5.h>
 #include <jansson.h>
 
+#include "soundalike/analyzers.h"
 #include "soundalike/audio.h"
 #include "soundalike/melspec.h"
 #include "soundalike/pipeline.h"
@@ -687,6 +688,66 @@ static void test_find_model(void **state) {
     tu_rmtree(dir);
 }
 
+/* ---- the analyzer set of a run ---- */
+
+/* The names of the set's analyzers joined by spaces into buf; the tagger's model in *model. */
+static const char *set_names(const sa_analyzer_set *set, char *buf, size_t cap, const sa_musicnn **model) {
+    size_t n, used = 0;
+    const sa_analyzer *const *list = sa_analyzer_set_list(set, &n);
+    buf[0] = '\0';
+    *model = NULL;
+    for (size_t i = 0; i < n; i++) {
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? " " : "", list[i]->name);
+        assert_true(used < cap);
+        if (strcmp(list[i]->name, "musicnn") == 0)
+            *model = list[i]->config;
+    }
+    return buf;
+}
+
+/* The descriptors always; the tagger with its patch setting when the model
+ * is found, else the reason it is out, naming what was asked. */
+static void test_analyzer_set(void **state) {
+    (void)state;
+    char models[4096], dir[512], names[256];
+    tu_shared_path(models, sizeof models, MODELS);
+    assert_non_null(tu_tempdir(dir, sizeof dir));
+    const sa_musicnn *model;
+    sa_analyzer_set *set = NULL;
+
+    for (int whole = 0; whole <= 1; whole++) {
+        sa_analyzer_config cfg = {.model_dir = models, .model_name = "mtt-musicnn", .whole_track = whole};
+        assert_int_equal(sa_analyzer_set_new(&cfg, &set), SA_OK);
+        assert_string_equal(set_names(set, names, sizeof names, &model), "loudness rhythm tonal musicnn");
+        assert_null(sa_analyzer_set_missing_tagger(set));
+        assert_non_null(model);
+        assert_string_equal(sa_musicnn_name(model), "mtt-musicnn");
+        assert_int_equal(sa_musicnn_patches(model), whole ? SA_MUSICNN_WHOLE_TRACK : SA_MUSICNN_DEFAULT_PATCHES);
+        sa_analyzer_set_free(set);
+    }
+
+    const struct {
+        sa_analyzer_config cfg;
+        const char *why;
+    } without[] = {
+        {{.model_dir = models, .without_tagger = 1}, "left out on request"},
+        {{.model_dir = dir}, dir},
+        {{.model_dir = models, .model_name = "../x"}, "bad model name \"../x\""},
+    };
+    for (size_t i = 0; i < sizeof without / sizeof without[0]; i++) {
+        assert_int_equal(sa_analyzer_set_new(&without[i].cfg, &set), SA_OK);
+        assert_string_equal(set_names(set, names, sizeof names, &model), "loudness rhythm tonal");
+        assert_null(model);
+        const char *why = sa_analyzer_set_missing_tagger(set);
+        assert_non_null(why);
+        if (!strstr(why, without[i].why))
+            fail_msg("the tagger is out because \"%s\", which should say \"%s\"", why, without[i].why);
+        sa_analyzer_set_free(set);
+    }
+    sa_analyzer_set_free(NULL);
+    tu_rmtree(dir);
+}
+
 /* ---- the HDF5 importer ---- */
 
 static void test_import_h5(void **state) {
@@ -761,6 +822,7 @@ int main(void) {
         cmocka_unit_test(test_windows_match_whole_track),
         cmocka_unit_test(test_broken_weights),
         cmocka_unit_test(test_find_model),
+        cmocka_unit_test(test_analyzer_set),
         cmocka_unit_test(test_import_h5),
         cmocka_unit_test(test_mp3_pipeline),
     };
