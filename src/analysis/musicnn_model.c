@@ -267,11 +267,8 @@ static sa_err load_tags(sa_musicnn *m, const char *path) {
     size_t size;
     unsigned char *text;
     sa_err err = read_file(path, &text, &size);
-    if (err) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", sa_error_detail()); /* the detail buffer is about to be rewritten */
-        return sa_error_set(err, "tag names of the model: %s", why);
-    }
+    if (err)
+        return sa_error_set(err, "tag names of the model: %s", sa_error_detail());
     m->tag_text = (char *)text;
     int n = 0;
     for (char *line = m->tag_text; *line;) {
