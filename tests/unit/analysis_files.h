@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "soundalike/pipeline.h"
 #include "testutil.h"
@@ -62,7 +63,8 @@ static inline void af_run_blocks(const sa_analyzer *a, int native_rate, const fl
     a->free(state);
 }
 
-/* An analyzer named name refuses a block at a sample rate it did not ask for. */
+/* An analyzer named name refuses a block at a sample rate it did not ask
+ * for, saying which rate it got. */
 static inline void af_expect_wrong_rate_refused(const sa_analyzer *a, const char *name, int wrong_rate) {
     assert_string_equal(a->name, name);
     sa_stream_info info = {.native_rate = 44100, .channels = 1};
@@ -71,6 +73,10 @@ static inline void af_expect_wrong_rate_refused(const sa_analyzer *a, const char
     float buf[16] = {0};
     sa_audio_block b = {.mono = buf, .frames = 16, .channels = 1, .rate = wrong_rate};
     assert_int_equal(a->feed(st, &b), SA_ERR_INVALID);
+    char got[32];
+    snprintf(got, sizeof got, "%d Hz", wrong_rate);
+    if (!strstr(sa_error_detail(), got))
+        fail_msg("%s: the error \"%s\" should say %s", name, sa_error_detail(), got);
     a->free(st);
     a->free(NULL);
 }
