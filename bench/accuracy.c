@@ -293,7 +293,13 @@ static int run_table(const char *dir, const char *file, int midi, const options 
     char *line = NULL, *header_line = NULL, *header[MAX_FIELDS], *fields[MAX_FIELDS];
     size_t cap = 0;
     int nh = 0, ok = 1;
-    if (getline(&line, &cap, in) > 0 && (header_line = strdup(line)))
+    if (getline(&line, &cap, in) > 0 && !(header_line = strdup(line))) {
+        fprintf(stderr, "bench_accuracy: %s: out of memory for the header\n", path);
+        free(line);
+        fclose(in);
+        return 0;
+    }
+    if (header_line)
         nh = split_tabs(header_line, header);
     int c_path = column(header, nh, "path"), c_bpm = column(header, nh, "tempo_bpm"),
         c_key = column(header, nh, midi ? "key_signature" : "key"), c_const = column(header, nh, "tempo_constant"),
@@ -336,6 +342,8 @@ static int run_table(const char *dir, const char *file, int midi, const options 
         dataset *d = find_set(sets, nsets, set);
         if (d)
             evaluate(d, opt, audio, &lab);
+        else
+            fprintf(stderr, "bench_accuracy: more than %d data sets, %s (of %s) left out\n", MAX_SETS, audio, set);
     }
     free(line);
     free(header_line);
