@@ -498,8 +498,8 @@ static sa_err load_labels(sa_ixreader *r, faiss_index *f, uint32_t mode, size_t 
             continue;
         else
             id = f->key_ids[i];
-        if (!err && sa_idmap_find(&f->live, id, &other))
-            err = sa_error_set(SA_ERR_FORMAT, "%s: id %lld appears twice", r->path, (long long)id);
+        if (!err && (id == -1 || sa_idmap_find(&f->live, id, &other)))
+            err = sa_error_set(SA_ERR_FORMAT, "%s: id %lld is reserved or appears twice", r->path, (long long)id);
         if (!err)
             sa_idmap_put(&f->live, id, mode == SA_FB_KEYS ? i : 0);
     }

@@ -580,8 +580,9 @@ sa_err sa_flat_load(sa_ixreader *r, const sa_ixfile_header *h, sa_index **out) {
         float *row = f->rows + i * f->stride;
         err = sa_ixreader_read(r, row, (size_t)h->dim * sizeof(float), "vectors");
         size_t other;
-        if (!err && sa_idmap_find(&f->map, f->ids[i], &other))
-            err = sa_error_set(SA_ERR_FORMAT, "%s: id %lld appears twice", r->path, (long long)f->ids[i]);
+        if (!err && (f->ids[i] == -1 || sa_idmap_find(&f->map, f->ids[i], &other)))
+            err = sa_error_set(SA_ERR_FORMAT, "%s: id %lld is reserved or appears twice", r->path,
+                               (long long)f->ids[i]);
         else if (!err && !sa_index_finite(row, (size_t)h->dim))
             err = sa_error_set(SA_ERR_FORMAT, "%s: vector of id %lld is not finite", r->path,
                                (long long)f->ids[i]);

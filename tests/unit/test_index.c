@@ -727,6 +727,7 @@ static void test_load_rejects_bad_files(void **state) {
         {32, 'F', 1, "flat index file of type"},
         {32, 1, 1, "printable"},
         {36, (uint64_t)m.ids[1], 8, "appears twice"},
+        {36 + 8 * 5, UINT64_MAX, 8, "id -1 is reserved"}, /* -1 means "no result" */
         {36 + 800, 0x7fc00000, 4, "not finite"}, /* a NaN in the vectors */
     };
     for (size_t i = 0; i < sizeof lies / sizeof *lies; i++) {
@@ -1098,6 +1099,10 @@ static void test_faiss_corrupt_body(void **state) {
     copy[32 + 4 + 16 + 500 * 8] = 2; /* a dropped-label flag */
     write_signed(path, copy, n);
     expect_format(path, "bad flag");
+    memcpy(copy, bytes, n);
+    memset(copy + 32 + 4 + 16 + 8 * 3, 0xff, 8); /* label 3 names id -1, which means "no result" */
+    write_signed(path, copy, n);
+    expect_format(path, "id -1 is reserved");
     /* cut inside FAISS's data, re-signed */
     memcpy(copy, bytes, n);
     memcpy(copy + faiss_at + 100, bytes + n - 16, 16);
