@@ -1,6 +1,7 @@
 // faiss_bridge.cpp: the one C++ file: FAISS indexes behind the extern "C"
 // functions of faiss_bridge.h. No exception leaves this file.
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -80,27 +81,41 @@ bool removable(faiss::Index *index) {
     }
 }
 
+// The first error of a reader's or writer's callback, with its detail: FAISS
+// then throws, and guarded's message would replace that detail, which says
+// more (which file, truncated or full disk).
+struct CallbackError {
+    sa_err err = SA_OK;
+    char detail[1024] = "";
+    // Notes the result of a callback; whether it succeeded.
+    bool note(sa_err result) {
+        if (result != SA_OK) {
+            err = result;
+            std::snprintf(detail, sizeof detail, "%s", sa_error_detail());
+        }
+        return result == SA_OK;
+    }
+    // Returns err with its own detail again when the callback failed, else fallback.
+    sa_err restore(sa_err fallback) const { return err != SA_OK ? sa_error_set(err, "%s", detail) : fallback; }
+};
+
 struct CallbackWriter : faiss::IOWriter {
     sa_fb_write_fn fn;
     void *ctx;
-    sa_err err = SA_OK;
+    CallbackError error;
     CallbackWriter(sa_fb_write_fn fn, void *ctx) : fn(fn), ctx(ctx) {}
     size_t operator()(const void *ptr, size_t size, size_t nitems) override {
-        if (err == SA_OK)
-            err = fn(ctx, ptr, size * nitems);
-        return err == SA_OK ? nitems : 0;
+        return error.err == SA_OK && error.note(fn(ctx, ptr, size * nitems)) ? nitems : 0;
     }
 };
 
 struct CallbackReader : faiss::IOReader {
     sa_fb_read_fn fn;
     void *ctx;
-    sa_err err = SA_OK;
+    CallbackError error;
     CallbackReader(sa_fb_read_fn fn, void *ctx) : fn(fn), ctx(ctx) {}
     size_t operator()(void *ptr, size_t size, size_t nitems) override {
-        if (err == SA_OK)
-            err = fn(ctx, ptr, size * nitems);
-        return err == SA_OK ? nitems : 0;
+        return error.err == SA_OK && error.note(fn(ctx, ptr, size * nitems)) ? nitems : 0;
     }
 };
 
@@ -239,7 +254,7 @@ void sa_fb_set_threads(int n) { omp_set_num_threads(n > 0 ? n : omp_get_num_proc
 sa_err sa_fb_write(const sa_fb *fb, sa_fb_write_fn write, void *ctx) {
     CallbackWriter writer(write, ctx);
     sa_err err = guarded(SA_ERR_IO, "writing the index", "", [&] { faiss::write_index(fb->top.get(), &writer); });
-    return writer.err != SA_OK ? writer.err : err; // the callback's own detail says more
+    return writer.error.restore(err);
 }
 
 sa_err sa_fb_read(sa_fb_read_fn read, void *ctx, sa_fb **out) {
@@ -251,8 +266,7 @@ sa_err sa_fb_read(sa_fb_read_fn read, void *ctx, sa_fb **out) {
         fb->top.reset(faiss::read_index(&reader));
         attach(fb.get());
     });
-    if (reader.err != SA_OK)
-        return reader.err;
+    err = reader.error.restore(err);
     if (err == SA_OK)
         *out = fb.release();
     return err;
