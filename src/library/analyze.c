@@ -327,14 +327,22 @@ sa_err sa_library_analyze(sa_store *s, const sa_analyze_options *o, sa_analysis_
     pthread_t *threads = calloc(jobs > 0 ? (size_t)jobs : 1, sizeof *threads);
     if (!err && !threads)
         err = sa_error_set(SA_ERR_NOMEM, "worker threads");
+    /* counted apart from workers_left, which running workers already lower:
+     * every started thread must be joined before p leaves scope */
+    int started = 0;
     for (int i = 0; !err && i < jobs; i++) {
+        pthread_mutex_lock(&p.lock);
+        p.workers_left++;
+        pthread_mutex_unlock(&p.lock);
         if (pthread_create(&threads[i], NULL, worker_main, &p) != 0) {
+            pthread_mutex_lock(&p.lock);
+            p.workers_left--;
+            pthread_mutex_unlock(&p.lock);
             err = sa_error_set(SA_ERR_NOMEM, "cannot start worker thread %d", i);
             break;
         }
-        p.workers_left++;
+        started++;
     }
-    int started = p.workers_left;
     if (err)
         atomic_store(&p.next, p.n_items);
     sa_err werr = drain(&p, s, &prog, t0);
