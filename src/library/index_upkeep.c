@@ -127,8 +127,15 @@ sa_err sa_library_index_build(sa_store *s, const char *profile_name, const char 
     const sa_profile *profile = sa_profile_find(profile_name);
     if (!profile)
         return sa_error_set(SA_ERR_INVALID, "no vector profile named '%s'", profile_name);
-    double t0 = now_s();
     sa_index_meta meta = {.dim = profile->dim, .recall_at_10 = -1};
+    /* a record cut short would name another file or type, and every open would rebuild */
+    if (strlen(path) >= sizeof meta.file)
+        return sa_error_set(SA_ERR_INVALID, "index path too long (%zu bytes, at most %zu): %s", strlen(path),
+                            sizeof meta.file - 1, path);
+    if (!is_auto(type) && strlen(type) >= sizeof meta.type)
+        return sa_error_set(SA_ERR_INVALID, "index type too long (%zu bytes, at most %zu): %s", strlen(type),
+                            sizeof meta.type - 1, type);
+    double t0 = now_s();
     /* the generation is read first, so a vector written during the build is caught up later */
     sa_err err = sa_store_vectors_generation(s, profile->name, &meta.generation);
     int64_t *ids = NULL;

@@ -413,6 +413,31 @@ static void test_rebuild_keeps_asked_type(void **state) {
     /* a type FAISS rejects fails the build and leaves the record alone */
     assert_int_equal(sa_library_index_build(fx->s, PROFILE, "IVF8,Bogus", fx->index, &idx, NULL), SA_ERR_INVALID);
     assert_string_equal(recorded(fx).requested, "auto");
+    /* a type the record cannot hold whole is refused, not cut short */
+    char long_type[80];
+    memset(long_type, 'x', sizeof long_type - 1);
+    long_type[sizeof long_type - 1] = '\0';
+    assert_int_equal(sa_library_index_build(fx->s, PROFILE, long_type, fx->index, &idx, NULL), SA_ERR_INVALID);
+    assert_non_null(strstr(sa_error_detail(), "too long"));
+    assert_string_equal(recorded(fx).requested, "auto");
+}
+
+/* A path the record cannot hold whole is refused: recorded cut short, the
+ * file would never match its record and every open would rebuild. */
+static void test_path_too_long(void **state) {
+    fixture *fx = *state;
+    add_tracks(fx, 0, 50);
+    char path[1200]; /* a valid path: dir/./././.../lib.index */
+    size_t n = (size_t)snprintf(path, sizeof path, "%s", fx->dir);
+    while (n < 1100)
+        n += (size_t)snprintf(path + n, sizeof path - n, "/.");
+    snprintf(path + n, sizeof path - n, "/lib.index");
+    sa_index *idx = NULL;
+    assert_int_equal(sa_library_index_build(fx->s, PROFILE, "flat", path, &idx, NULL), SA_ERR_INVALID);
+    assert_null(idx);
+    assert_non_null(strstr(sa_error_detail(), "too long"));
+    sa_index_meta m;
+    assert_int_equal(sa_store_index_meta_get(fx->s, "music_library", &m), SA_ERR_NOT_FOUND);
 }
 
 static void test_check_without_index(void **state) {
@@ -487,6 +512,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_hnsw_dead_share, setup, teardown),
         cmocka_unit_test_setup_teardown(test_untrusted_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_keeps_asked_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_path_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_without_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_aside, setup, teardown),
     };
