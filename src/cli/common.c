@@ -21,18 +21,20 @@ static const struct option common_options[] = {
 };
 enum { N_COMMON = sizeof common_options / sizeof common_options[0] };
 
-static void default_db(char *out, size_t cap) {
+/* The library location from the environment; 0 when it did not fit in
+ * cap, since a path cut short would open another database. */
+static int default_db(char *out, size_t cap) {
     const char *env = getenv("SOUNDALIKE_DB");
-    if (env && *env) {
-        snprintf(out, cap, "%s", env);
-        return;
-    }
     const char *xdg = getenv("XDG_DATA_HOME");
     const char *home = getenv("HOME");
-    if (xdg && *xdg == '/')
-        snprintf(out, cap, "%s/soundalike/library.db", xdg);
+    int n;
+    if (env && *env)
+        n = snprintf(out, cap, "%s", env);
+    else if (xdg && *xdg == '/')
+        n = snprintf(out, cap, "%s/soundalike/library.db", xdg);
     else
-        snprintf(out, cap, "%s/.local/share/soundalike/library.db", home && *home ? home : ".");
+        n = snprintf(out, cap, "%s/.local/share/soundalike/library.db", home && *home ? home : ".");
+    return n >= 0 && (size_t)n < cap;
 }
 
 static void print_help(const cli_ctx *ctx, const cli_command *cmd) {
@@ -58,7 +60,7 @@ int cli_parse(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, const
     char shorts[64];
     snprintf(shorts, sizeof shorts, "jvh%s", own_short ? own_short : "");
     ctx->command = cmd->name;
-    default_db(ctx->db, sizeof ctx->db);
+    int db_fits = default_db(ctx->db, sizeof ctx->db);
     optind = 1;
     opterr = 0;
     int c;
@@ -67,7 +69,10 @@ int cli_parse(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, const
         case OPT_DB:
             if (!*optarg)
                 return cli_usage(ctx, "--db needs a path");
+            if (strlen(optarg) >= sizeof ctx->db)
+                return cli_usage(ctx, "--db path too long (at most %zu bytes)", sizeof ctx->db - 1);
             snprintf(ctx->db, sizeof ctx->db, "%s", optarg);
+            db_fits = 1;
             break;
         case OPT_MODEL_DIR: ctx->model_dir = optarg; break;
         case 'j': ctx->json = 1; break;
@@ -83,6 +88,9 @@ int cli_parse(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, const
         }
         }
     }
+    if (!db_fits)
+        return cli_usage(ctx, "the library path from $SOUNDALIKE_DB, $XDG_DATA_HOME or $HOME is too long "
+                              "(at most %zu bytes)", sizeof ctx->db - 1);
     *first = optind;
     return CLI_OK;
 }
