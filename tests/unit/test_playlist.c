@@ -42,6 +42,7 @@ static void copy_clip(const fixture *fx, int i, const char *name) {
 
 static int setup(void **state) {
     fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
     assert_non_null(tu_tempdir(fx->dir, sizeof fx->dir));
     snprintf(fx->music, sizeof fx->music, "%s/music", fx->dir);
     snprintf(fx->db, sizeof fx->db, "%s/library.db", fx->dir);
@@ -142,11 +143,11 @@ static void test_analyze_vectors_and_similar(void **state) {
     sa_index *idx;
     int rebuilt;
     assert_int_equal(sa_library_index_open(fx->s, profile, ipath, &idx, &rebuilt), SA_OK);
-    assert_true(rebuilt);
+    assert_int_equal(rebuilt, SA_INDEX_REBUILT); /* none yet */
     assert_int_equal(sa_index_count(idx), N_CLIPS + 2);
     sa_index_free(idx);
     assert_int_equal(sa_library_index_open(fx->s, profile, ipath, &idx, &rebuilt), SA_OK);
-    assert_false(rebuilt); /* up to date: loaded, not rebuilt */
+    assert_int_equal(rebuilt, SA_INDEX_LOADED); /* up to date: loaded, not rebuilt */
 
     char q[600];
     snprintf(q, sizeof q, "%s/clip0.mp3", fx->music);
@@ -173,18 +174,18 @@ static void test_analyze_vectors_and_similar(void **state) {
     /* a corrupt file is detected and rebuilt */
     FILE *f = fopen(ipath, "r+b");
     assert_non_null(f);
-    fseek(f, 64, SEEK_SET);
-    fputs("corrupt", f);
-    fclose(f);
+    assert_int_equal(fseek(f, 64, SEEK_SET), 0);
+    assert_true(fputs("corrupt", f) >= 0);
+    assert_int_equal(fclose(f), 0);
     assert_int_equal(sa_library_index_open(fx->s, profile, ipath, &idx, &rebuilt), SA_OK);
-    assert_true(rebuilt);
+    assert_int_equal(rebuilt, SA_INDEX_REBUILT);
     sa_index_free(idx);
     /* a re-analysed track makes it stale */
     assert_int_equal(sa_store_track_set_status(fx->s, 1, SA_TRACK_PENDING, NULL), SA_OK);
     analyze(fx, &p);
     assert_int_equal(p.total, 1);
     assert_int_equal(sa_library_index_open(fx->s, profile, ipath, &idx, &rebuilt), SA_OK);
-    assert_true(rebuilt);
+    assert_int_equal(rebuilt, SA_INDEX_UPDATED); /* caught up with the one changed vector */
     sa_index_free(idx);
 }
 

@@ -53,11 +53,17 @@ static void add_track(sa_store *s, int i) {
 
 static int setup(void **state) {
     fixture *fx = calloc(1, sizeof *fx);
-    if (!fx || !tu_tempdir(fx->dir, sizeof fx->dir))
+    if (!fx || !tu_tempdir(fx->dir, sizeof fx->dir)) {
+        free(fx);
         return -1;
+    }
     snprintf(fx->db, sizeof fx->db, "%s/store.db", fx->dir);
-    if (sa_store_open(fx->db, &fx->s) != SA_OK)
+    if (sa_store_open(fx->db, &fx->s) != SA_OK) {
+        fprintf(stderr, "open %s: %s\n", fx->db, sa_error_detail());
+        tu_rmtree(fx->dir);
+        free(fx);
         return -1;
+    }
     for (int i = 0; i < N; i++)
         add_track(fx->s, i);
     *state = fx;
