@@ -179,12 +179,16 @@ static const char *model_from_name(const char *path) {
 
 static sa_err default_model_dir(char *out, size_t cap) {
     const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    int n;
     if (xdg && *xdg == '/')
-        snprintf(out, cap, "%s/soundalike/models", xdg);
+        n = snprintf(out, cap, "%s/soundalike/models", xdg);
     else if (home && *home)
-        snprintf(out, cap, "%s/.local/share/soundalike/models", home);
+        n = snprintf(out, cap, "%s/.local/share/soundalike/models", home);
     else
         return sa_error_set(SA_ERR_INVALID, "no HOME: give --output");
+    if (n < 0 || (size_t)n >= cap)
+        return sa_error_set(SA_ERR_INVALID,
+                            "the models folder under $XDG_DATA_HOME or $HOME is too long: give --output");
     for (char *p = out + 1; *p; p++) { /* mkdir -p */
         if (*p != '/')
             continue;
@@ -213,6 +217,9 @@ static int run_model(cli_ctx *ctx, int argc, char **argv) {
     if (!model)
         return cli_usage(ctx, "cannot tell the model from '%s': give --model msd-musicnn or mtt-musicnn", h5);
     char weights[4200], tags[4300], dir[4096];
+    /* cut short, the weights would be written to another file */
+    if (o.output && strlen(o.output) >= sizeof weights)
+        return cli_usage(ctx, "--output path too long (at most %zu bytes)", sizeof weights - 1);
     sa_err err = SA_OK;
     if (o.output) {
         snprintf(weights, sizeof weights, "%s", o.output);

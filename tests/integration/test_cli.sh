@@ -24,6 +24,7 @@ sa scan "$WORK/no such folder"; expect_rc 1 "scanning a missing folder fails"
 LONG=$WORK/$(printf '%05000d' 0)/library.db   # longer than any path the library can name
 sa scan --db "$LONG" "$LIB"; expect_rc 2 "a --db path too long is a usage error, not another database"
 SOUNDALIKE_DB=$LONG sa scan "$LIB"; expect_rc 2 "a \$SOUNDALIKE_DB too long is a usage error"
+sa model import --output "$LONG" "$WORK/MSD_musicnn.h5"; expect_rc 2 "a model --output too long is a usage error"
 
 sa scan --json "$LIB"; expect_rc 0 "scan"
 json_check "scan finds the audio, including FLAC named .bin, once each" "j['added'] == $REAL + 3"
