@@ -79,6 +79,20 @@ static int64_t raw_int(const char *db, const char *sql) {
     return v;
 }
 
+/* The text of the first column of the first row, read on its own connection. */
+static void raw_text(const char *db, const char *sql, char *out, size_t cap) {
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const char *text = (const char *)sqlite3_column_text(st, 0);
+    assert_non_null(text);
+    snprintf(out, cap, "%s", text);
+    assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+    assert_int_equal(sqlite3_close(h), SQLITE_OK);
+}
+
 static int64_t put(sa_store *s, const char *path, sa_track_status status) {
     sa_track t = {.path = (char *)path, .size = 1000, .mtime_ns = 5, .status = status};
     int64_t id = -1;
@@ -127,14 +141,9 @@ static void test_migrations_once(void **state) {
     assert_int_equal(raw_int(fx->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('tracks', 'scans',"
                                      " 'features', 'vectors', 'vector_generations', 'index_meta', 'tracks_status')"),
                      7);
-    sqlite3 *h;
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_open(fx->db, &h), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
-    assert_int_equal(sqlite3_finalize(q), SQLITE_OK);
-    assert_int_equal(sqlite3_close(h), SQLITE_OK);
+    char mode[16];
+    raw_text(fx->db, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal(mode, "wal");
     assert_int_equal(sa_store_open(fx->db, &fx->s), SA_OK);
 }
 
@@ -800,14 +809,9 @@ static void test_survives_kill9(void **state) {
         free(data);
         sa_store_close(fx->s);
         fx->s = NULL;
-        sqlite3 *h;
-        sqlite3_stmt *q;
-        assert_int_equal(sqlite3_open(fx->db, &h), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &q, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-        assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
-        assert_int_equal(sqlite3_finalize(q), SQLITE_OK);
-        assert_int_equal(sqlite3_close(h), SQLITE_OK);
+        char integrity[256];
+        raw_text(fx->db, "PRAGMA integrity_check", integrity, sizeof integrity);
+        assert_string_equal(integrity, "ok");
     }
     assert_int_equal(sa_store_open(fx->db, &fx->s), SA_OK);
 }
