@@ -20,6 +20,7 @@ typedef struct labels {
     char **names;
     size_t n, cap;
     const char *root;
+    int out_of_memory;
 } labels;
 
 static int add_label(const sa_track *t, void *ctx) {
@@ -31,22 +32,42 @@ static int add_label(const sa_track *t, void *ctx) {
     if (!slash)
         return 0;
     if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 256;
-        l->ids = realloc(l->ids, l->cap * sizeof *l->ids);
-        l->names = realloc(l->names, l->cap * sizeof *l->names);
-        if (!l->ids || !l->names)
-            return 1;
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        int64_t *ids = realloc(l->ids, cap * sizeof *ids);
+        if (ids)
+            l->ids = ids;
+        char **names = realloc(l->names, cap * sizeof *names);
+        if (names)
+            l->names = names;
+        if (!ids || !names)
+            return l->out_of_memory = 1;
+        l->cap = cap;
     }
+    char *name = strndup(rest, (size_t)(slash - rest));
+    if (!name)
+        return l->out_of_memory = 1;
     l->ids[l->n] = t->id;
-    l->names[l->n++] = strndup(rest, (size_t)(slash - rest));
+    l->names[l->n++] = name;
     return 0;
 }
 
+static void labels_clear(labels *l) {
+    for (size_t i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+    free(l->ids);
+}
+
 static const char *label_of(const labels *l, int64_t id) {
-    for (size_t i = 0; i < l->n; i++) /* ids come sorted from the store */
-        if (l->ids[i] == id)
-            return l->names[i];
-    return NULL;
+    size_t lo = 0, hi = l->n; /* ids come sorted from the store: a binary search */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->n && l->ids[lo] == id ? l->names[lo] : NULL;
 }
 
 static void score_profile(sa_store *s, const sa_profile *p, const labels *l, size_t k) {
@@ -96,23 +117,35 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_relevance DB ROOT [K]\n");
         return 2;
     }
-    size_t k = argc > 3 ? (size_t)atoi(argv[3]) : 10;
+    size_t k = 10;
+    if (argc > 3) {
+        char *end;
+        long v = strtol(argv[3], &end, 10);
+        if (end == argv[3] || *end || v < 1 || v > 1000) {
+            fprintf(stderr, "bench_relevance: K must be a number from 1 to 1000, not '%s'\n", argv[3]);
+            return 2;
+        }
+        k = (size_t)v;
+    }
     sa_store *s;
-    if (k < 1 || sa_store_open(argv[1], &s) != SA_OK) {
+    if (sa_store_open(argv[1], &s) != SA_OK) {
         fprintf(stderr, "cannot open %s: %s\n", argv[1], sa_error_detail());
         return 1;
     }
     labels l = {.root = argv[2]};
-    sa_store_tracks_each(s, SA_TRACK_ANALYZED, add_label, &l);
+    sa_err err = sa_store_tracks_each(s, SA_TRACK_ANALYZED, add_label, &l);
+    if (err || l.out_of_memory) {
+        fprintf(stderr, "reading the tracks of %s: %s\n", argv[1], err ? sa_error_detail() : "out of memory");
+        labels_clear(&l);
+        sa_store_close(s);
+        return 1;
+    }
     printf("%zu analysed tracks under %s\n", l.n, l.root);
     size_t np;
     const sa_profile *const *all = sa_profile_all(&np);
     for (size_t i = 0; i < np; i++)
         score_profile(s, all[i], &l, k);
-    for (size_t i = 0; i < l.n; i++)
-        free(l.names[i]);
-    free(l.names);
-    free(l.ids);
+    labels_clear(&l);
     sa_store_close(s);
     return 0;
 }
