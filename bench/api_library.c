@@ -6,6 +6,7 @@
  * usage: bench_api_library DB OUTDIR [N]
  * The vectors are drawn around 500 centres (genres of a sort), then
  * normalised, so that neighbours are nearer than chance as in a real library. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +49,11 @@ static int put_batch(sa_store *s, const sa_profile *p, const float *centres, lon
             return fail("storing a track");
         }
         if (fwrite(v, sizeof *v, (size_t)p->dim, vec) != (size_t)p->dim ||
-            fprintf(tsv, "%lld\t%s\n", (long long)id, path) < 0)
-            return fail("writing the vector files");
+            fprintf(tsv, "%lld\t%s\n", (long long)id, path) < 0) {
+            fprintf(stderr, "bench_api_library: writing vectors.f32 or tracks.tsv: %s\n", strerror(errno));
+            sa_store_rollback(s);
+            return 1;
+        }
     }
     return sa_store_commit(s) == SA_OK ? 0 : fail("commit");
 }
@@ -59,10 +63,20 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s DB OUTDIR [N]\n", argv[0]);
         return 2;
     }
-    long n = argc == 4 ? strtol(argv[3], NULL, 10) : 100000;
+    long n = 100000;
+    if (argc == 4) {
+        char *end;
+        n = strtol(argv[3], &end, 10);
+        if (end == argv[3] || *end || n <= 0) {
+            fprintf(stderr, "bench_api_library: N must be a positive number, not '%s'\n", argv[3]);
+            return 2;
+        }
+    }
     const sa_profile *p = sa_profile_find("default");
-    if (n <= 0 || !p || p->dim > 256)
+    if (!p || p->dim > 256) { /* v[] in put_batch holds 256 floats */
+        fprintf(stderr, "bench_api_library: no default profile of at most 256 dimensions\n");
         return 2;
+    }
     char vpath[4096], tpath[4096];
     snprintf(vpath, sizeof vpath, "%s/vectors.f32", argv[2]);
     snprintf(tpath, sizeof tpath, "%s/tracks.tsv", argv[2]);
@@ -81,10 +95,15 @@ int main(int argc, char **argv) {
         rc = put_batch(s, p, centres, from, from + BATCH < n ? from + BATCH : n, &seed, vec, tsv);
     sa_store_close(s);
     free(centres);
+    int closed = 1; /* both are closed, whatever the first gives */
     if (vec && fclose(vec) != 0)
-        rc = 1;
+        closed = 0;
     if (tsv && fclose(tsv) != 0)
+        closed = 0;
+    if (!closed) {
+        fprintf(stderr, "bench_api_library: closing the vector files in %s: %s\n", argv[2], strerror(errno));
         rc = 1;
+    }
     if (!rc)
         printf("%ld tracks of %d-d %s vectors in %s and %s\n", n, p->dim, p->name, argv[1], argv[2]);
     return rc;
