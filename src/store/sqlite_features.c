@@ -27,11 +27,9 @@ static sa_err put_group(int64_t track_id, const char *analyzer, int version, con
     sa_features one = {0};
     sa_feature_group *g;
     sa_err err = sa_features_group(&one, analyzer, version, &g);
-    if (!err && (err = sa_feature_group_from_json(g, json)) == SA_ERR_FORMAT) {
-        char detail[768];
-        snprintf(detail, sizeof detail, "%s", sa_error_detail());
-        err = sa_error_set(err, "stored features of track %lld: %s", (long long)track_id, detail);
-    }
+    /* sa_error_set formats aside, so the detail it wraps may be its own */
+    if (!err && (err = sa_feature_group_from_json(g, json)) == SA_ERR_FORMAT)
+        err = sa_error_set(err, "stored features of track %lld: %s", (long long)track_id, sa_error_detail());
     if (!err)
         err = sa_features_put_group(f, g);
     sa_features_clear(&one);

@@ -486,6 +486,11 @@ static void test_features(void **state) {
     char expect[64];
     snprintf(expect, sizeof expect, "track %lld", (long long)id);
     assert_non_null(strstr(sa_error_detail(), expect));
+    /* the track, then what the parser found wrong: the wrapped detail is kept */
+    snprintf(expect, sizeof expect, "stored features of track %lld: ", (long long)id);
+    assert_memory_equal(sa_error_detail(), expect, strlen(expect));
+    assert_true(strlen(sa_error_detail()) > strlen(expect) + 5);
+    assert_null(strstr(sa_error_detail() + strlen(expect), "stored features of track"));
     sa_features_clear(&back);
     sa_features_clear(&f);
 }
