@@ -608,10 +608,8 @@ static void index_file_route(srv_request *req, int must_exist, srv_work_fn work)
 }
 
 void srv_h_save_index(srv_request *req) {
-    srv_index *ix = srv_index_acquire(req->srv);
-    if (!ix)
-        srv_reply_error(req, 409, "no index yet: POST /api/faiss/build-index first");
-    else
+    srv_index *ix = live_or_409(req);
+    if (ix)
         index_file_route(req, 0, save_work);
     srv_index_release(ix);
 }
