@@ -394,13 +394,24 @@ static sa_err start_daemon(sa_server *srv, const sa_server_config *cfg) {
     return SA_OK;
 }
 
+/* Makes the locks and the store key; on failure it undoes what it made,
+ * since sa_server_free may only destroy locks that exist. */
 static sa_err init_locks(sa_server *srv) {
-    if (pthread_mutex_init(&srv->index_mu, NULL) || pthread_mutex_init(&srv->build_mu, NULL) ||
-        pthread_mutex_init(&srv->jobs.mu, NULL) || pthread_cond_init(&srv->jobs.wake, NULL) ||
-        pthread_cond_init(&srv->jobs.tick, NULL) || pthread_mutex_init(&srv->task.mu, NULL) ||
-        pthread_key_create(&srv->store_key, close_store))
-        return sa_error_set(SA_ERR_NOMEM, "server locks");
-    return SA_OK;
+    pthread_mutex_t *const mutexes[] = {&srv->index_mu, &srv->build_mu, &srv->jobs.mu, &srv->task.mu};
+    pthread_cond_t *const conds[] = {&srv->jobs.wake, &srv->jobs.tick};
+    enum { N_MUTEXES = sizeof mutexes / sizeof *mutexes, N_CONDS = sizeof conds / sizeof *conds };
+    size_t m = 0, c = 0;
+    while (m < N_MUTEXES && pthread_mutex_init(mutexes[m], NULL) == 0)
+        m++;
+    while (m == N_MUTEXES && c < N_CONDS && pthread_cond_init(conds[c], NULL) == 0)
+        c++;
+    if (m == N_MUTEXES && c == N_CONDS && pthread_key_create(&srv->store_key, close_store) == 0)
+        return SA_OK;
+    while (c)
+        pthread_cond_destroy(conds[--c]);
+    while (m)
+        pthread_mutex_destroy(mutexes[--m]);
+    return sa_error_set(SA_ERR_NOMEM, "server locks");
 }
 
 sa_err sa_server_new(const sa_server_config *cfg, sa_server **out) {
@@ -414,8 +425,11 @@ sa_err sa_server_new(const sa_server_config *cfg, sa_server **out) {
     size_t n_routes;
     srv_routes(&n_routes);
     sa_err err = init_locks(srv);
-    if (!err)
-        err = take_config(srv, cfg);
+    if (err) { /* nothing else is made yet */
+        free(srv);
+        return err;
+    }
+    err = take_config(srv, cfg);
     if (!err)
         err = load_recorded_index(srv); /* opens the store first: it creates the data folder */
     if (!err)
