@@ -229,6 +229,7 @@ static void test_api_key(void **state) {
     reply r;
     assert_int_equal(request(fx->port, "POST", "/api/faiss/build-index", NULL, NULL, &r), 0);
     assert_error(&r, 401);
+    assert_non_null(strstr(r.head, "WWW-Authenticate: Bearer"));
     reply_clear(&r);
     assert_int_equal(request(fx->port, "POST", "/api/faiss/build-index", "X-API-Key: wrong\r\n", NULL, &r), 0);
     assert_error(&r, 403);
@@ -457,6 +458,7 @@ static void test_store_down(void **state) {
     reply r;
     assert_int_equal(request(fx->port, "GET", "/health", NULL, NULL, &r), 0);
     assert_error(&r, 503);
+    assert_non_null(strstr(r.head, "Retry-After: 5"));
     reply_clear(&r);
     assert_int_equal(tu_write_file(fx->db, "this is not a database, not at all....", 38), 0);
     assert_int_equal(request(fx->port, "GET", "/health", NULL, NULL, &r), 0);
@@ -478,6 +480,7 @@ static void test_audio_and_metrics(void **state) {
     reply_clear(&r);
     assert_int_equal(request(fx->port, "GET", "/api/tracks/1/audio", "Range: bytes=10-\r\n", NULL, &r), 0);
     assert_error(&r, 416);
+    assert_non_null(strstr(r.head, "Content-Range: bytes */10")); /* the size, for the client's next try */
     reply_clear(&r);
     assert_int_equal(request(fx->port, "GET", "/api/tracks/2/audio", NULL, NULL, &r), 0);
     assert_error(&r, 404); /* in the store, not on disk */

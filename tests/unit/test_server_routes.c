@@ -80,6 +80,18 @@ static void test_every_route_declared(void **state) {
             assert_true(p->min <= p->max);
         }
     }
+    /* the routes that change the library, the live index or its files */
+    static const char *const guarded[] = {"/api/faiss/build-index", "/api/faiss/add-track",
+                                          "/api/faiss/save-index",  "/api/faiss/load-index",
+                                          "/api/library/scan",      "/api/analysis/start"};
+    for (size_t g = 0; g < sizeof guarded / sizeof *guarded; g++) {
+        const srv_route *r = NULL;
+        for (size_t i = 0; i < n && !r; i++)
+            if (strcmp(routes[i].pattern, guarded[g]) == 0)
+                r = &routes[i];
+        assert_non_null(r);
+        assert_true(r->flags & ROUTE_MUTATES);
+    }
 }
 
 static void test_openapi(void **state) {
