@@ -74,6 +74,10 @@ run_soundalike() {
     [ -n "$port" ] && break
     sleep 0.05
   done
+  if [ -z "$port" ]; then
+    echo "api.sh: soundalike serve did not start: $(cat "$WORK/serve.err")" >&2
+    return 1
+  fi
   curl -s -X POST "http://127.0.0.1:$port/api/faiss/build-index?force_rebuild=true&index_type=$1" | "$PYTHON" -c \
     'import json,sys; j=json.load(sys.stdin); print("soundalike index: %d vectors of %d dims, %s, built in %.2f s" % (j["total_vectors"], j["vector_dimension"], j["index_type"], j["build_time"]))'
   measure "soundalike-$1" "http://127.0.0.1:$port"
