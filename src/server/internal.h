@@ -387,7 +387,5 @@ void srv_h_metrics(srv_request *req);
 void srv_h_openapi(srv_request *req);
 /* Static files from the web folder, for a GET outside the API. */
 void srv_serve_static(srv_request *req, const char *url);
-/* A file as the answer, with Range support; takes fd. */
-void srv_reply_file(srv_request *req, int fd, const char *content_type);
 
 #endif

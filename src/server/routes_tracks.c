@@ -265,7 +265,8 @@ void srv_h_track(srv_request *req) {
 
 /* ---- files: audio and static ---- */
 
-void srv_reply_file(srv_request *req, int fd, const char *content_type) {
+/* A file as the answer, with Range support; takes fd. */
+static void reply_file(srv_request *req, int fd, const char *content_type) {
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
@@ -306,7 +307,7 @@ static void reply_open(srv_request *req, const char *real) {
     if (fd < 0)
         srv_reply_error(req, 404, "%s cannot be opened", srv_base_name(real));
     else
-        srv_reply_file(req, fd, srv_content_type(real));
+        reply_file(req, fd, srv_content_type(real));
 }
 
 void srv_h_track_audio(srv_request *req) {
