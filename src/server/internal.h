@@ -201,7 +201,7 @@ void srv_index_release(srv_index *ix);
 
 typedef struct srv_build {
     const char *profile; /* NULL: the library's */
-    const char *type;    /* NULL: keep the recorded type ("flat" when none) */
+    const char *type;    /* NULL: the type asked for last time ("auto" when none) */
     int force;
     /* results */
     int rebuilt;
