@@ -356,9 +356,10 @@ static void add_work(srv_request *req, void *ctx) {
     if (!err)
         err = sa_store_track_by_id(s, id, &t);
     int fresh = !err && t.status != SA_TRACK_ANALYZED;
-    if (err) {
-        srv_reply_error(req, err == SA_ERR_FORMAT || err == SA_ERR_INVALID ? 422 : srv_status_of(err), "%s",
-                        sa_error_detail());
+    if (err == SA_ERR_FORMAT || err == SA_ERR_INVALID) { /* the client's file: not a 400 */
+        srv_reply_error(req, 422, "%s", sa_error_detail());
+    } else if (err) {
+        srv_reply_err(req, err, NULL);
     } else if (t.status == SA_TRACK_FAILED) {
         srv_reply_error(req, 422, "%s: %s", a->path, t.error ? t.error : "not readable audio");
     } else if (!fresh || analyse_and_store(req, s, id, a->path, gen) == 0) {
