@@ -237,6 +237,10 @@ static void test_api_key(void **state) {
     assert_int_equal(request(fx->port, "POST", "/api/faiss/build-index", "X-API-Key: " API_KEY "x\r\n", NULL, &r), 0);
     assert_error(&r, 403);
     reply_clear(&r);
+    /* a prefix of the key is not the key */
+    assert_int_equal(request(fx->port, "POST", "/api/faiss/build-index", "X-API-Key: s3cret\r\n", NULL, &r), 0);
+    assert_error(&r, 403);
+    reply_clear(&r);
     assert_int_equal(request(fx->port, "POST", "/api/faiss/build-index",
                              "Authorization: Bearer " API_KEY "\r\n", NULL, &r), 0);
     assert_int_equal(r.status, 200);
