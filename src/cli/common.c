@@ -115,7 +115,11 @@ int cli_begin(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, const
 
 int cli_fail(const cli_ctx *ctx, sa_err err, const char *what) {
     const char *detail = sa_error_detail();
-    fprintf(stderr, "%s %s: %s: %s\n", ctx->prog, ctx->command, what, *detail ? detail : sa_strerror(err));
+    size_t len = strlen(what);
+    if (strncmp(detail, what, len) == 0 && detail[len] == ':') /* the detail names it already (often a path) */
+        fprintf(stderr, "%s %s: %s\n", ctx->prog, ctx->command, detail);
+    else
+        fprintf(stderr, "%s %s: %s: %s\n", ctx->prog, ctx->command, what, *detail ? detail : sa_strerror(err));
     return CLI_ERROR;
 }
 

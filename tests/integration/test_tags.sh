@@ -23,6 +23,7 @@ json_check "a library track's tags are the stored ones" "j['source'] == 'stored'
 sa tags --top 0 "$CLIP"; expect_rc 2 "--top 0 is a usage error"
 sa tags "$WORK/nope.mp3"; expect_rc 1 "tags of a missing file is an error"
 check "the error names the missing file" grep -q "$WORK/nope.mp3" <<< "$ERR"
+check "and names it once" [ "$(grep -o "$WORK/nope.mp3" <<< "$ERR" | wc -l)" -eq 1 ]
 
 # the importer writes files identical to the distributed ones, and they load
 sa model import --output "$WORK/models/msd-musicnn.weights" "$M/upstream/MSD_musicnn.h5"
