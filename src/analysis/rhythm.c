@@ -24,8 +24,8 @@ static sa_err rhythm_start(void *config, const sa_stream_info *info, void **stat
 
 static sa_err rhythm_feed(void *state, const sa_audio_block *block) {
     if (!block->mono || block->rate != RHYTHM_RATE)
-        return sa_error_set(SA_ERR_INVALID, "rhythm: got %d Hz audio, expected mono at %d Hz", block->rate,
-                            RHYTHM_RATE);
+        return sa_error_set(SA_ERR_INVALID, "rhythm: got %s at %d Hz, expected mono audio at %d Hz",
+                            block->mono ? "mono audio" : "a block without mono audio", block->rate, RHYTHM_RATE);
     return sa_onset_feed(state, block->mono, block->frames);
 }
 

@@ -23,8 +23,8 @@ static sa_err tonal_start(void *config, const sa_stream_info *info, void **state
 
 static sa_err tonal_feed(void *state, const sa_audio_block *block) {
     if (!block->mono || block->rate != TONAL_RATE)
-        return sa_error_set(SA_ERR_INVALID, "tonal: got %d Hz audio, expected mono at %d Hz", block->rate,
-                            TONAL_RATE);
+        return sa_error_set(SA_ERR_INVALID, "tonal: got %s at %d Hz, expected mono audio at %d Hz",
+                            block->mono ? "mono audio" : "a block without mono audio", block->rate, TONAL_RATE);
     return sa_chroma_feed(state, block->mono, block->frames);
 }
 

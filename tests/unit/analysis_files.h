@@ -64,13 +64,18 @@ static inline void af_run_blocks(const sa_analyzer *a, int native_rate, const fl
 }
 
 /* An analyzer named name refuses a block at a sample rate it did not ask
- * for, saying which rate it got. */
+ * for, saying which rate it got, and a block at its rate without mono
+ * audio, saying so. */
 static inline void af_expect_wrong_rate_refused(const sa_analyzer *a, const char *name, int wrong_rate) {
     assert_string_equal(a->name, name);
     sa_stream_info info = {.native_rate = 44100, .channels = 1};
     void *st = NULL;
     assert_int_equal(a->start(a->config, &info, &st), SA_OK);
     float buf[16] = {0};
+    sa_audio_block no_mono = {.interleaved = buf, .frames = 16, .channels = 1, .rate = a->rate};
+    assert_int_equal(a->feed(st, &no_mono), SA_ERR_INVALID);
+    if (!strstr(sa_error_detail(), "without mono") && !strstr(sa_error_detail(), "without it"))
+        fail_msg("%s: the error \"%s\" should say the block has no mono audio", name, sa_error_detail());
     sa_audio_block b = {.mono = buf, .frames = 16, .channels = 1, .rate = wrong_rate};
     assert_int_equal(a->feed(st, &b), SA_ERR_INVALID);
     char got[32];
