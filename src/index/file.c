@@ -192,6 +192,14 @@ void sa_ixwriter_abort(sa_ixwriter *w) {
 
 /* ---- reading ---- */
 
+/* The error of a short fread: errno means something only when the stream
+ * reports an error; otherwise the file ended early (it shrank while read). */
+static sa_err read_failed(FILE *f, const char *path) {
+    if (ferror(f))
+        return sa_error_set(SA_ERR_IO, "reading %s: %s", path, strerror(errno));
+    return sa_error_set(SA_ERR_IO, "reading %s: the file ended early (changed while being read?)", path);
+}
+
 static sa_err verify_hash(sa_ixreader *r, uint64_t size, char hex[SA_IXFILE_TRAILER + 1]) {
     sa_hash64 h;
     sa_hash64_init(&h);
@@ -199,12 +207,12 @@ static sa_err verify_hash(sa_ixreader *r, uint64_t size, char hex[SA_IXFILE_TRAI
     for (uint64_t left = size - SA_IXFILE_TRAILER; left > 0;) {
         size_t n = left < sizeof buf ? (size_t)left : sizeof buf;
         if (fread(buf, 1, n, r->f) != n)
-            return sa_error_set(SA_ERR_IO, "reading %s: %s", r->path, strerror(errno));
+            return read_failed(r->f, r->path);
         sa_hash64_update(&h, buf, n);
         left -= n;
     }
     if (fread(hex, 1, SA_IXFILE_TRAILER, r->f) != SA_IXFILE_TRAILER)
-        return sa_error_set(SA_ERR_IO, "reading %s: %s", r->path, strerror(errno));
+        return read_failed(r->f, r->path);
     hex[SA_IXFILE_TRAILER] = '\0';
     for (int i = 0; i < SA_IXFILE_TRAILER; i++)
         if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
@@ -288,7 +296,7 @@ sa_err sa_ixreader_read(sa_ixreader *r, void *data, size_t n, const char *what) 
     if (n > sa_ixreader_left(r))
         return sa_error_set(SA_ERR_FORMAT, "%s: truncated in the %s", r->path, what);
     if (n && fread(data, 1, n, r->f) != n)
-        return sa_error_set(SA_ERR_IO, "reading %s: %s", r->path, strerror(errno));
+        return read_failed(r->f, r->path);
     r->pos += n;
     return SA_OK;
 }

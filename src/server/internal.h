@@ -154,6 +154,9 @@ int srv_param_str(srv_request *req, const char *name, const char **out);
 int srv_param_int(srv_request *req, const char *name, long long *out);
 int srv_param_bool(srv_request *req, const char *name, int *out);
 int srv_param_number(srv_request *req, const char *name, double *out);
+/* The track id that the n characters at s spell in decimal; 0 when they
+ * are not 1 to 18 digits (ids are positive and fit in 64 bits). */
+int64_t srv_track_id_text(const char *s, size_t n);
 /* *out is malloc'd (*n floats); the caller frees it. */
 int srv_param_vector(srv_request *req, const char *name, float **out, size_t *n);
 /* Parses the body as a JSON object (400 when it is not one, 415 when it is

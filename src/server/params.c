@@ -97,6 +97,18 @@ int srv_param_str(srv_request *req, const char *name, const char **out) {
     return 1;
 }
 
+int64_t srv_track_id_text(const char *s, size_t n) {
+    if (!s || n == 0 || n > 18)
+        return 0;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
 int srv_param_int(srv_request *req, const char *name, long long *out) {
     const srv_param *p;
     json_t *j;

@@ -127,19 +127,6 @@ const srv_route *srv_routes(size_t *n) {
     return routes;
 }
 
-/* A positive decimal id, or 0. */
-static int64_t parse_id(const char *s, size_t n) {
-    if (n == 0 || n > 18)
-        return 0;
-    int64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 /* Whether path fits pattern; the {id} segment's value goes to *id. */
 static int path_matches(const char *pattern, const char *path, int64_t *id) {
     while (*pattern && *path) {
@@ -147,7 +134,7 @@ static int path_matches(const char *pattern, const char *path, int64_t *id) {
             size_t n = strcspn(path, "/");
             if (n == 0)
                 return 0;
-            *id = parse_id(path, n);
+            *id = srv_track_id_text(path, n);
             pattern += 4;
             path += n;
             continue;

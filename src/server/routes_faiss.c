@@ -134,13 +134,6 @@ static void run_query(srv_request *req, query *q, const char *path, long long id
     sa_track_clear(&t);
 }
 
-/* An id given as a path parameter ("42"), as the CLI accepts it. */
-static long long digits_id(const char *s) {
-    if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 15)
-        return 0;
-    return strtoll(s, NULL, 10);
-}
-
 void srv_h_similar_tracks(srv_request *req) {
     const char *path = NULL;
     long long id = 0, n;
@@ -162,7 +155,7 @@ void srv_h_generate_playlist(srv_request *req) {
         srv_param_int(req, "playlist_length", &n) < 0)
         return;
     if (!id)
-        id = digits_id(seed);
+        id = srv_track_id_text(seed, seed ? strlen(seed) : 0);
     if (!id && (!seed || !*seed)) {
         srv_reply_error(req, 400, "give seed_track (a path or a track id) or track_id");
         return;

@@ -1,4 +1,4 @@
-/* test_server_routes.c: route matching (methods, {id}, 405's Allow), the OpenAPI description, index type names. */
+/* test_server_routes.c: route matching (methods, {id}, 405's Allow), track ids as text, the OpenAPI description, index type names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +40,19 @@ static void test_match(void **state) {
     r = match("GET", "/api/tracks/99999999999999999999", &known, allow, &id);
     assert_non_null(r);
     assert_int_equal(id, 0);
+}
+
+/* Path segments and seed_track values share one reading of a track id. */
+static void test_track_id_text(void **state) {
+    (void)state;
+    assert_int_equal(srv_track_id_text("42", 2), 42);
+    assert_int_equal(srv_track_id_text("42/audio", 2), 42);
+    assert_int_equal(srv_track_id_text("999999999999999999", 18), 999999999999999999LL);
+    assert_int_equal(srv_track_id_text("1000000000000000000", 19), 0); /* 19 digits may overflow */
+    assert_int_equal(srv_track_id_text("4x", 2), 0);
+    assert_int_equal(srv_track_id_text("-4", 2), 0);
+    assert_int_equal(srv_track_id_text("", 0), 0);
+    assert_int_equal(srv_track_id_text(NULL, 0), 0);
 }
 
 static void test_no_match(void **state) {
@@ -147,6 +160,7 @@ static void test_index_type_names(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_match),
+        cmocka_unit_test(test_track_id_text),
         cmocka_unit_test(test_no_match),
         cmocka_unit_test(test_every_route_declared),
         cmocka_unit_test(test_openapi),
