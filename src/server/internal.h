@@ -170,6 +170,10 @@ int srv_parse_body(srv_request *req, const char *content_type);
  * (or, when absent, would resolve) outside them, SA_ERR_NOT_FOUND when it
  * is inside but does not exist, SA_ERR_INVALID when empty or too long. */
 sa_err srv_path_resolve(char *const *dirs, size_t n_dirs, const char *path, char *out, size_t cap);
+/* path with its folder resolved (relative parts, "..", symlinks) and its
+ * file name kept: one form for every name of a file that may not exist yet.
+ * SA_ERR_NOT_FOUND when the folder does not exist. */
+sa_err srv_path_real_folder(const char *path, char *out, size_t cap);
 /* Like srv_path_resolve for a file to be written: its folder must exist
  * inside one of dirs and its name must be a plain name. */
 sa_err srv_path_resolve_new(char *const *dirs, size_t n_dirs, const char *path, char *out, size_t cap);

@@ -5,6 +5,7 @@
  * index with its own store connection and swaps the pointer; the old index
  * is freed when its last query releases it. add-track changes the index in
  * place under the index's write lock (a few microseconds). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,13 +179,18 @@ sa_err srv_index_build(sa_server *srv, sa_store *s, srv_build *b) {
     return err;
 }
 
-/* The profile whose own index file path is, or NULL. */
+/* The profile whose own index file path is, or NULL. Both are compared with
+ * their folders resolved: --db may be relative or run through a symlink. */
 static const sa_profile *own_file_of(sa_server *srv, const char *path) {
+    char real[PATH_MAX];
+    if (srv_path_real_folder(path, real, sizeof real) != SA_OK)
+        return NULL;
     size_t n;
     const sa_profile *const *all = sa_profile_all(&n);
     for (size_t i = 0; i < n; i++) {
-        char own[4200];
-        if (sa_library_index_path(srv->db, all[i]->name, own, sizeof own) == SA_OK && strcmp(own, path) == 0)
+        char own[PATH_MAX], own_real[PATH_MAX];
+        if (sa_library_index_path(srv->db, all[i]->name, own, sizeof own) == SA_OK &&
+            srv_path_real_folder(own, own_real, sizeof own_real) == SA_OK && strcmp(own_real, real) == 0)
             return all[i];
     }
     return NULL;

@@ -118,12 +118,12 @@ sa_err srv_path_resolve(char *const *dirs, size_t n_dirs, const char *path, char
     return sa_error_set(SA_ERR_NOT_FOUND, "%s: %s", path, strerror(e));
 }
 
-sa_err srv_path_resolve_new(char *const *dirs, size_t n_dirs, const char *path, char *out, size_t cap) {
+sa_err srv_path_real_folder(const char *path, char *out, size_t cap) {
     if (!path || !*path)
         return sa_error_set(SA_ERR_INVALID, "an empty path");
     if (strlen(path) >= PATH_MAX)
         return sa_error_set(SA_ERR_INVALID, "path too long");
-    char norm[PATH_MAX], folder[PATH_MAX];
+    char norm[PATH_MAX], folder[PATH_MAX], real[PATH_MAX];
     sa_err err = normalise(path, norm, sizeof norm);
     if (err)
         return err;
@@ -131,19 +131,25 @@ sa_err srv_path_resolve_new(char *const *dirs, size_t n_dirs, const char *path, 
     if (!*name) /* "/" itself */
         return sa_error_set(SA_ERR_INVALID, "%s names no file", path);
     snprintf(folder, sizeof folder, "%.*s", (int)(name - norm), norm);
-    char real[PATH_MAX];
-    if (!realpath(folder, real)) {
-        err = resolve_absent(folder, real, sizeof real);
-        if (err)
-            return err;
-        if (!inside_any(dirs, n_dirs, real))
+    if (!realpath(folder, real))
+        return sa_error_set(SA_ERR_NOT_FOUND, "the folder of %s does not exist", path);
+    if ((size_t)snprintf(out, cap, "%s/%s", strcmp(real, "/") == 0 ? "" : real, name) >= cap)
+        return sa_error_set(SA_ERR_INVALID, "path too long");
+    return SA_OK;
+}
+
+sa_err srv_path_resolve_new(char *const *dirs, size_t n_dirs, const char *path, char *out, size_t cap) {
+    sa_err err = srv_path_real_folder(path, out, cap);
+    if (err == SA_ERR_NOT_FOUND) { /* say where it would be, when that is outside */
+        char where[PATH_MAX];
+        if (resolve_absent(path, where, sizeof where) == SA_OK && !inside_any(dirs, n_dirs, where))
             return sa_error_set(SA_ERR_DENIED, "%s is outside the data folder", path);
         return sa_error_set(SA_ERR_NOT_FOUND, "the folder of %s does not exist", path);
     }
-    if (!inside_any(dirs, n_dirs, real))
+    if (err)
+        return err;
+    if (!inside_any(dirs, n_dirs, out))
         return sa_error_set(SA_ERR_DENIED, "%s is outside the data folder", path);
-    if ((size_t)snprintf(out, cap, "%s/%s", strcmp(real, "/") == 0 ? "" : real, name) >= cap)
-        return sa_error_set(SA_ERR_INVALID, "path too long");
     return SA_OK;
 }
 

@@ -301,4 +301,15 @@ http GET "/api/faiss/similar-tracks?query_path=$Q"; expect_status 403 "without l
 http POST /api/faiss/build-index; expect_status 200 "without an API key, mutating routes are open"
 http GET "/api/faiss/similar-tracks?track_id=$QID"; expect_status 200 "queries by id need no folders"
 serve_stop
+
+# a relative store path: the profile's own index file is known by its full path too
+cd "$WORK/data" || exit 1
+SOUNDALIKE_DB=library.db serve_start; check "serve with a relative store path starts" [ -n "$PORT" ]
+http POST "/api/faiss/save-index?path=$WORK/data/library.db.default.index"; expect_status 200 "save-index to the own file named by its full path"
+SAVED=$(json_field "j['total_vectors']")
+sqlite3 library.db "UPDATE tracks SET status = 'missing' WHERE id = $NEWID" # as a rescan would: the saved index is stale now
+http POST "/api/faiss/load-index?path=$WORK/data/library.db.default.index"; expect_status 200 "load-index of the own file by its full path"
+json_check "it is checked against the store like the own file, so brought up to date" "j['rebuilt'] is True and j['total_vectors'] == $SAVED - 1"
+serve_stop
+cd - >/dev/null || exit 1
 finish
