@@ -30,13 +30,15 @@ typedef struct sa_scan_report {
     int64_t failed;    /* files with an audio name that are not readable audio */
     int64_t ignored;   /* other files that are not audio */
     int64_t missing;   /* tracks gone since the last scan */
+    int64_t unreadable; /* sub-folders that could not be read: their tracks are kept as they were */
 } sa_scan_report;
 
 /* Walks each root folder recursively (following symlinks, never twice into
  * the same folder), records every audio file found by probing its content,
  * re-probes only new or changed files (size, mtime) and marks tracks no
  * longer present as missing. A root that is not a readable folder is an
- * error; an unreadable file or sub-folder is reported and skipped. */
+ * error; an unreadable file or sub-folder is reported and skipped, and the
+ * tracks recorded under such a folder keep their status. */
 sa_err sa_library_scan(sa_store *s, const char *const *roots, size_t n_roots, sa_scan_report *report);
 
 /* Records one file as scanning its folder would (probed facts, content

@@ -149,6 +149,9 @@ sa_err sa_store_track_seen(sa_store *s, int64_t id, int64_t scan_id);
  * with root and '/', compared byte for byte, no wildcards) not seen by
  * scan_id; *count gets how many changed (tracks already missing do not). */
 sa_err sa_store_mark_missing(sa_store *s, const char *root, int64_t scan_id, int64_t *count);
+/* Records every track under folder (absolute, as for mark_missing) as seen
+ * by scan_id: a folder the scan could not read keeps its tracks as they are. */
+sa_err sa_store_keep_under(sa_store *s, const char *folder, int64_t scan_id);
 
 /* ---- features ---- */
 

@@ -218,16 +218,25 @@ static sa_err visit_entry(scan_ctx *c, const char *path) {
     return S_ISREG(st.st_mode) ? visit_file(c, path, &st) : SA_OK;
 }
 
+/* A folder that could not be read (whole or in part) says nothing about the
+ * tracks recorded under it: they are kept as they were, not marked missing. */
+static sa_err unreadable_folder(scan_ctx *c, const char *dir, int error) {
+    sa_log_warn("%s: %s (skipped; its tracks are kept as they were)", dir, strerror(error));
+    c->report->unreadable++;
+    return sa_store_keep_under(c->store, *dir ? dir : "/", c->scan_id);
+}
+
 static sa_err walk(scan_ctx *c, const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) {
-        sa_log_warn("%s: %s (skipped)", dir, strerror(errno));
-        return SA_OK;
-    }
+    DIR *d = opendir(*dir ? dir : "/");
+    if (!d)
+        return unreadable_folder(c, dir, errno);
     sa_err err = SA_OK;
     struct dirent *e;
     char path[PATH_MAX];
-    while (!err && (e = readdir(d)) != NULL) {
+    for (;;) {
+        errno = 0;
+        if (err || (e = readdir(d)) == NULL)
+            break;
         if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0')))
             continue;
         if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path) {
@@ -236,6 +245,8 @@ static sa_err walk(scan_ctx *c, const char *dir) {
         }
         err = visit_entry(c, path);
     }
+    if (!err && errno != 0)
+        err = unreadable_folder(c, dir, errno);
     closedir(d);
     return err;
 }

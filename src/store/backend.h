@@ -28,6 +28,8 @@ typedef struct sa_store_ops {
     sa_err (*track_seen)(sa_store *s, int64_t id, int64_t scan_id);
     /* root has no trailing '/' ("" for the file system root) */
     sa_err (*mark_missing)(sa_store *s, const char *root, int64_t scan_id, int64_t *count);
+    /* folder likewise */
+    sa_err (*keep_under)(sa_store *s, const char *folder, int64_t scan_id);
 
     sa_err (*features_put)(sa_store *s, int64_t track_id, const sa_feature_group *g);
     sa_err (*features_get)(sa_store *s, int64_t track_id, sa_features *f);

@@ -217,6 +217,7 @@ static const sa_store_ops sq_ops = {
     .scan_begin = sq_scan_begin,
     .track_seen = sq_track_seen,
     .mark_missing = sq_mark_missing,
+    .keep_under = sq_keep_under,
     .features_put = sq_features_put,
     .features_get = sq_features_get,
     .features_version = sq_features_version,

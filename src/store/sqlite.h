@@ -19,6 +19,7 @@ typedef enum sq_stmt_id {
     SQ_SCAN_BEGIN,
     SQ_TRACK_SEEN,
     SQ_MARK_MISSING,
+    SQ_KEEP_UNDER,
     SQ_FEATURES_PUT,
     SQ_FEATURES_GET,
     SQ_FEATURES_VERSION,
@@ -90,6 +91,7 @@ sa_err sq_tracks_query(sa_store *s, const sa_track_query *q, sa_track_fn fn, voi
 sa_err sq_scan_begin(sa_store *s, int64_t *scan_id);
 sa_err sq_track_seen(sa_store *s, int64_t id, int64_t scan_id);
 sa_err sq_mark_missing(sa_store *s, const char *root, int64_t scan_id, int64_t *count);
+sa_err sq_keep_under(sa_store *s, const char *folder, int64_t scan_id);
 
 sa_err sq_features_put(sa_store *s, int64_t track_id, const sa_feature_group *g);
 sa_err sq_features_get(sa_store *s, int64_t track_id, sa_features *f);

@@ -230,29 +230,40 @@ sa_err sq_track_seen(sa_store *s, int64_t id, int64_t scan_id) {
     return err ? err : changed_one(sq, id);
 }
 
-sa_err sq_mark_missing(sa_store *s, const char *root, int64_t scan_id, int64_t *count) {
-    sq_store *sq = sq_of(s);
-    /* Paths under root are exactly those in [root "/", root "0"): '0' follows
-     * '/' in byte order. A range, unlike LIKE, has no wildcards to escape and
-     * uses the path index. */
+/* Runs statement which (?1, ?2: the bounds of the paths under root; ?3:
+ * scan_id) and returns how many rows it changed. Paths under root are
+ * exactly those in [root "/", root "0"): '0' follows '/' in byte order. A
+ * range, unlike LIKE, has no wildcards to escape and uses the path index. */
+static sa_err update_under(sq_store *sq, int which, const char *sql, const char *root, int64_t scan_id,
+                           const char *what, int64_t *count) {
     size_t n = strlen(root);
     char *low = malloc(2 * (n + 2));
     if (!low)
-        return sa_error_set(SA_ERR_NOMEM, "marking missing tracks under %s", root);
+        return sa_error_set(SA_ERR_NOMEM, "%s under %s", what, root);
     char *high = low + n + 2;
     snprintf(low, n + 2, "%s/", root);
     snprintf(high, n + 2, "%s0", root);
     sqlite3_stmt *st;
-    sa_err err = sq_stmt(sq, SQ_MARK_MISSING,
-                         "UPDATE tracks SET status = 'missing'"
-                         " WHERE path >= ?1 AND path < ?2 AND last_seen_scan IS NOT ?3 AND status <> 'missing'",
-                         &st);
+    sa_err err = sq_stmt(sq, which, sql, &st);
     err = err ? err : sq_bind(sq, st, "tti", low, high, scan_id);
-    err = err ? err : sq_run(sq, st, "marking missing tracks under %s/", root);
-    if (!err)
+    err = err ? err : sq_run(sq, st, "%s under %s/", what, root);
+    if (!err && count)
         *count = sqlite3_changes64(sq->db);
     free(low);
     return err;
+}
+
+sa_err sq_mark_missing(sa_store *s, const char *root, int64_t scan_id, int64_t *count) {
+    return update_under(sq_of(s), SQ_MARK_MISSING,
+                        "UPDATE tracks SET status = 'missing'"
+                        " WHERE path >= ?1 AND path < ?2 AND last_seen_scan IS NOT ?3 AND status <> 'missing'",
+                        root, scan_id, "marking missing tracks", count);
+}
+
+sa_err sq_keep_under(sa_store *s, const char *folder, int64_t scan_id) {
+    return update_under(sq_of(s), SQ_KEEP_UNDER,
+                        "UPDATE tracks SET last_seen_scan = ?3 WHERE path >= ?1 AND path < ?2", folder, scan_id,
+                        "keeping the tracks", NULL);
 }
 
 /* ---- listing ---- */

@@ -176,19 +176,38 @@ sa_err sa_store_track_seen(sa_store *s, int64_t id, int64_t scan_id) {
     return s ? s->ops->track_seen(s, id, scan_id) : invalid(__func__, "no store");
 }
 
-sa_err sa_store_mark_missing(sa_store *s, const char *root, int64_t scan_id, int64_t *count) {
-    if (!s || !root || !count)
-        return invalid(__func__, "store, root and count are required");
+/* *folder gets root without its trailing '/' ("/music/" and "/music" are
+ * the same folder; "/" becomes "", the file system root). */
+static sa_err folder_of(const char *root, char **folder) {
     if (root[0] != '/')
-        return sa_error_set(SA_ERR_INVALID, "library root '%s' is not absolute", root);
-    /* "/music/" and "/music" are the same folder; "/" keeps nothing */
+        return sa_error_set(SA_ERR_INVALID, "library folder '%s' is not absolute", root);
     size_t n = strlen(root);
     while (n > 0 && root[n - 1] == '/')
         n--;
-    char *folder = strndup(root, n);
-    if (!folder)
-        return sa_error_set(SA_ERR_NOMEM, "library root %s", root);
-    sa_err err = s->ops->mark_missing(s, folder, scan_id, count);
+    *folder = strndup(root, n);
+    return *folder ? SA_OK : sa_error_set(SA_ERR_NOMEM, "library folder %s", root);
+}
+
+sa_err sa_store_mark_missing(sa_store *s, const char *root, int64_t scan_id, int64_t *count) {
+    if (!s || !root || !count)
+        return invalid(__func__, "store, root and count are required");
+    char *folder;
+    sa_err err = folder_of(root, &folder);
+    if (err)
+        return err;
+    err = s->ops->mark_missing(s, folder, scan_id, count);
+    free(folder);
+    return err;
+}
+
+sa_err sa_store_keep_under(sa_store *s, const char *root, int64_t scan_id) {
+    if (!s || !root)
+        return invalid(__func__, "store and folder are required");
+    char *folder;
+    sa_err err = folder_of(root, &folder);
+    if (err)
+        return err;
+    err = s->ops->keep_under(s, folder, scan_id);
     free(folder);
     return err;
 }

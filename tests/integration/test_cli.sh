@@ -99,4 +99,27 @@ sa index verify; expect_rc 0 "analyze caught the index up with the changes"
 sa similar --json -n 40 "$Q"; expect_rc 0 "similar after changes"
 json_check "missing tracks are not returned" "all('Media-105901' not in t['track_path'] for t in j['similar_tracks'])"
 
+# a sub-folder the scan cannot read: its tracks are kept, not marked missing
+# (run as nobody when root, whom permissions do not stop)
+as_user() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; else "$@"; fi; }
+U=$(mktemp -d /tmp/sa-unreadable.XXXXXX)
+mkdir -p "$U/music/open" "$U/music/closed"
+cp "$SHARED/corpus/annotated/essentia-audio/recorded/hiphop.mp3" "$U/music/open/"
+cp "$SHARED/corpus/annotated/essentia-audio/recorded/dubstep.ogg" "$U/music/closed/"
+chmod -R a+rwX "$U"
+OUT=$(SOUNDALIKE_DB="$U/lib.db" as_user "$SA_BIN" scan --json "$U/music" 2>"$WORK/stderr"); RC=$?
+expect_rc 0 "scan as an unprivileged user"
+json_check "it records both tracks" "j['added'] == 2 and j['unreadable_folders'] == 0"
+chmod 000 "$U/music/closed"
+OUT=$(SOUNDALIKE_DB="$U/lib.db" as_user "$SA_BIN" scan --json "$U/music" 2>"$WORK/stderr"); RC=$?
+expect_rc 0 "a rescan with an unreadable sub-folder still succeeds"
+json_check "it counts the folder and marks nothing missing" "j['unreadable_folders'] == 1 and j['missing'] == 0"
+check "it says which folder it skipped" grep -q "$U/music/closed: Permission denied" "$WORK/stderr"
+check "the track in it keeps its status" [ "$(sqlite3 "$U/lib.db" "SELECT status FROM tracks WHERE path LIKE '%/closed/dubstep.ogg'")" = pending ]
+chmod 755 "$U/music/closed"
+rm "$U/music/closed/dubstep.ogg"
+OUT=$(SOUNDALIKE_DB="$U/lib.db" as_user "$SA_BIN" scan --json "$U/music" 2>"$WORK/stderr"); RC=$?
+json_check "once readable, a vanished file is missing as usual" "j['unreadable_folders'] == 0 and j['missing'] == 1"
+rm -rf "$U"
+
 finish

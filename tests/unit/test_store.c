@@ -429,6 +429,24 @@ static void test_mark_missing(void **state) {
     assert_int_equal(sa_store_mark_missing(fx->s, "music", scan, &count), SA_ERR_INVALID);
 }
 
+/* A folder kept by a scan: its tracks count as seen, its neighbours do not. */
+static void test_keep_under(void **state) {
+    fixture *fx = *state;
+    int64_t kept = put(fx->s, "/music/closed/a.mp3", SA_TRACK_ANALYZED);
+    int64_t deeper = put(fx->s, "/music/closed/sub/b.mp3", SA_TRACK_PENDING);
+    int64_t beside = put(fx->s, "/music/closed2/c.mp3", SA_TRACK_ANALYZED);
+    int64_t scan, count = -1;
+    assert_int_equal(sa_store_scan_begin(fx->s, &scan), SA_OK);
+    assert_int_equal(sa_store_keep_under(fx->s, "/music/closed/", scan), SA_OK);
+    assert_int_equal(sa_store_mark_missing(fx->s, "/music", scan, &count), SA_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(status_of(fx->s, kept), SA_TRACK_ANALYZED);
+    assert_int_equal(status_of(fx->s, deeper), SA_TRACK_PENDING);
+    assert_int_equal(status_of(fx->s, beside), SA_TRACK_MISSING);
+    assert_int_equal(sa_store_keep_under(fx->s, "closed", scan), SA_ERR_INVALID);
+    assert_int_equal(sa_store_keep_under(fx->s, NULL, scan), SA_ERR_INVALID);
+}
+
 /* ---- features ---- */
 
 static void test_features(void **state) {
@@ -830,6 +848,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_status_and_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_walks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mark_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_under, setup, teardown),
         cmocka_unit_test_setup_teardown(test_features, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_100k, setup, teardown),
