@@ -29,16 +29,17 @@
  * misses at 2/3 of the label (134 and 128 BPM): their MIDI sources carry no
  * time signature, and their note onsets do not recur at the labelled quarter
  * (autocorrelation -0.25 to -0.37 at 1, 2 and 4 quarters, 0.74 to 0.92 at
- * 1.5, 3 and 6; the drums repeat every six sixteenths), so the beat played
- * is the dotted quarter found here.
+ * 1.5, 3 and 6; the drums repeat every six sixteenths; in the envelope of
+ * their renderings 0.10-0.18 at 2 and 4 quarters, 0.79-0.83 at 6), so the
+ * beat played is the dotted quarter found here.
  *
  * Metrical consistency did no better. Holding the beat to divide the bar
  * (the strongest lag of 1.5-5 s, alone or with its double) by 2, 3 or 4
  * within 3-8 %: 0.50-0.52 (Accuracy 2 0.80-0.84), that lag being as often
  * two bars as one; by 2, 3, 4, 6 or 8, with 5, 7 or 12 as well or not:
  * 0.70-0.80; by any integer 2-12, which nearly any period does within 3-10 %:
- * 0.82-0.84 (0.84 with Accuracy 2 0.92 at 8 % alone). A joint
- * score of (tatum, tactus, bar), after Klapuri 2006 (the comb times the
+ * 0.82-0.84 (0.84 with Accuracy 2 0.92 at 8 % alone). A joint score of
+ * (tatum, tactus, bar), after Klapuri 2006 (the comb times the
  * autocorrelation at the best tatum T/1-T/4 and bar 2T-4T or 2T-8T, each
  * under a log-normal prior centred on 0.2 s and 1.5-3 s, raised to 0-2): as
  * the whole choice 0.74-0.78, as the octave step 0.62-0.82. Nor did an
@@ -46,7 +47,8 @@
  * the 50 files (L2 weight 0.001-1): among T/2, T and 2T from two to six
  * features (log tempo and its square, the comb, the comb over the file's
  * best, support at T/2 and T/3, log tempo times the onset rate, the ratio
- * of flux above 4 kHz to that below 200 Hz, or those bands' combs):
+ * of flux above 4 kHz to that below 200 Hz, those bands' combs, or how
+ * unequal the onsets of beats tracked at the candidate are by twos):
  * 0.62-0.82; a doubling or halving of this choice from two or three of
  * them: 0.78-0.84, 0.84 at single weights only.
  *
