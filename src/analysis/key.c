@@ -22,6 +22,9 @@
  *   notes with harmonics decaying as 0.5-0.9 per harmonic) in place of the
  *   chroma: 0.58-0.77; its note presence per segment, with the Krumhansl
  *   profiles 0.26-0.73, with Temperley's model 0.16-0.47.
+ * - profiles learned from this chroma (each labelled file's chroma rotated
+ *   to its tonic, centred and scaled, averaged per mode, mixed with the
+ *   Krumhansl profiles at 0-0.75): 0.68-0.74 leaving each file out.
  * The stated keys rose above 0.612 only at single settings (to 0.63-0.67):
  * 3 of their 7 misses are MIDI key signatures that the notes contradict
  * (both labels are scored). */

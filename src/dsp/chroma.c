@@ -21,6 +21,25 @@
  * peaks by amplitude instead of power, and weighting frames by energy or
  * tonalness all scored lower; gating quiet frames moved the score up or
  * down by 0.01-0.02 with the gate's level, no consistent gain.
+ * The 41 "notes" labels come from each MIDI file's pitch-class histogram of
+ * note durations; this chroma correlates with it at 0.939 on average
+ * (Pearson, per file), but that similarity tracks the key score poorly.
+ * Variants as weighted key score / mean correlation (0.763 / 0.939 as it
+ * is): a class's presence per frame (above 0.05-0.7 of the frame's largest)
+ * 0.66-0.78 / 0.84-0.93; classes per frame raised to 0.25-3, or
+ * soft-thresholded at 0.05-0.3, 0.66-0.78 / 0.88-0.93; frames scaled by
+ * their sum 0.768 / 0.926; a peak hold decaying by 0.3-0.95 a frame
+ * 0.60-0.75 / 0.74-0.94; onsets weighted up 0.69-0.76 / 0.91-0.93; bands
+ * from 25-60 Hz to 1-2.5 kHz 0.71-0.78 / 0.93-0.94; 0.1-1 of a peak's power
+ * taken from the peaks at its 3rd and/or 5th harmonic
+ * 0.73-0.78 / 0.940-0.945; each peak counted once above 0.001-0.3 of the
+ * frame's loudest 0.58-0.74 / 0.74-0.93; peak powers raised to 0.25-3
+ * 0.60-0.78 / 0.83-0.94; harmonic-percussive separation before peak picking
+ * (Fitzgerald 2010: medians over 3-31 frames and 5-65 bins, masks of
+ * exponent 1-20) 0.56-0.75 / 0.88-0.95, closer to the notes but worse keys.
+ * None raised both at neighbouring settings; the margin of the labelled
+ * key's correlation over the next key's (clipped at 0.25) averages 0.046
+ * here and at most 0.047 in any variant.
  * Pitch classes are kept at 10 cents resolution relative to A = 440 Hz; a
  * frame's histogram is scaled to a maximum of 1 (loud and quiet passages
  * count alike) and added to the track's.
