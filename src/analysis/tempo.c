@@ -234,6 +234,23 @@ static sa_err compound_meter(const float *env, size_t n, float fps, double bpm, 
     return SA_OK;
 }
 
+/* *r gets the autocorrelation of env's detrended envelope at lags 0 to
+ * maxlag (which must be below n), and one value past it for acf_at. */
+static sa_err envelope_acf(const float *env, size_t n, float fps, size_t maxlag, float **r) {
+    float *d = detrend(env, n, fps);
+    *r = malloc((maxlag + 2) * sizeof **r);
+    if (!d || !*r) {
+        free(d);
+        free(*r);
+        *r = NULL;
+        return sa_error_set(SA_ERR_NOMEM, "tempo: autocorrelation of %zu values", n);
+    }
+    autocorrelate(d, n, maxlag, *r);
+    (*r)[maxlag + 1] = (*r)[maxlag]; /* acf_at may read one past an integer maxlag */
+    free(d);
+    return SA_OK;
+}
+
 sa_err sa_tempo_estimate(const float *env, size_t n, float fps, sa_tempo *out) {
     out->bpm = 0.0f;
     out->confidence = 0.0f;
@@ -242,16 +259,10 @@ sa_err sa_tempo_estimate(const float *env, size_t n, float fps, sa_tempo *out) {
     size_t maxlag = (size_t)ceil(HARMONICS * 60.0 * fps / SA_RHYTHM_MIN_BPM) + 1;
     if (maxlag > n / 2)
         maxlag = n / 2;
-    float *d = detrend(env, n, fps);
-    float *r = malloc((maxlag + 2) * sizeof *r);
-    if (!d || !r) {
-        free(d);
-        free(r);
-        return sa_error_set(SA_ERR_NOMEM, "tempo: autocorrelation of %zu values", n);
-    }
-    autocorrelate(d, n, maxlag, r);
-    r[maxlag + 1] = r[maxlag]; /* acf_at may read one past an integer maxlag */
-    free(d);
+    float *r;
+    sa_err err = envelope_acf(env, n, fps, maxlag, &r);
+    if (err)
+        return err;
     if (!(r[0] > 0.0f)) { /* a flat envelope: silence or a steady tone */
         free(r);
         return SA_OK;
@@ -259,7 +270,7 @@ sa_err sa_tempo_estimate(const float *env, size_t n, float fps, sa_tempo *out) {
     double family = best_tempo(r, maxlag, fps, SA_RHYTHM_MIN_BPM, SA_RHYTHM_MAX_BPM, BPM_STEP, 1.0);
     double best_bpm = family > 0.0 ? best_tempo(r, maxlag, fps, family / 2, family * 2, 0.0, 0.0) : 0.0;
     int compound = 0;
-    sa_err err = best_bpm * 2.0 / 3.0 >= SA_RHYTHM_MIN_BPM ? compound_meter(env, n, fps, best_bpm, &compound) : SA_OK;
+    err = best_bpm * 2.0 / 3.0 >= SA_RHYTHM_MIN_BPM ? compound_meter(env, n, fps, best_bpm, &compound) : SA_OK;
     if (compound)
         best_bpm *= 2.0 / 3.0;
     if (!err && best_bpm > 0.0) {
@@ -269,6 +280,24 @@ sa_err sa_tempo_estimate(const float *env, size_t n, float fps, sa_tempo *out) {
     }
     free(r);
     return err;
+}
+
+sa_err sa_tempo_pulse(const float *env, size_t n, float fps, double bpm, double *strength) {
+    *strength = 0.0;
+    if (!(fps > 0.0f) || !(bpm > 0.0))
+        return sa_error_set(SA_ERR_INVALID, "tempo: pulse at %g BPM of an envelope at %g per second", bpm,
+                            (double)fps);
+    double lag = 60.0 * fps / bpm;
+    if (lag + 1.0 >= (double)n / 2.0)
+        return SA_OK; /* fewer than two periods: nothing to tell */
+    float *r;
+    sa_err err = envelope_acf(env, n, fps, (size_t)ceil(lag), &r);
+    if (err)
+        return err;
+    if (r[0] > 0.0f)
+        *strength = acf_at(r, lag) / r[0];
+    free(r);
+    return SA_OK;
 }
 
 /* The standard deviation of env (0 for a flat envelope). */

@@ -1,4 +1,4 @@
-/* test_analysis_rhythm.c: the rhythm analyzer on click tracks and labelled recordings. */
+/* test_analysis_rhythm.c: the rhythm analyzer on click tracks and labelled recordings, and the pulse strength at a given tempo. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "analysis/tempo.h"
+#include "dsp/onset.h"
 #include "soundalike/descriptors.h"
 #include "analysis_files.h"
 
@@ -95,6 +97,36 @@ static void test_clicks_120(void **state) {
 static void test_clicks_140(void **state) {
     (void)state;
     check_clicks(140.0);
+}
+
+/* The pulse strength is the confidence at the tempo found, strong at the
+ * beat and its multiples and absent at 3/2 of it. */
+static void test_pulse(void **state) {
+    (void)state;
+    size_t n;
+    float *x = click_track(120.0, 30.0, 0.25, &n);
+    sa_features f = {0};
+    run_analyzer(sa_rhythm_analyzer(), x, n, &f);
+    sa_onset *o;
+    assert_int_equal(sa_onset_new(RATE, &o), SA_OK);
+    assert_int_equal(sa_onset_feed(o, x, n), SA_OK);
+    free(x);
+    size_t frames;
+    const float *env = sa_onset_envelope(o, &frames);
+    float fps = sa_onset_rate(o);
+    double at_beat, at_half, at_three_halves, found;
+    assert_int_equal(sa_tempo_pulse(env, frames, fps, 120.0, &at_beat), SA_OK);
+    assert_int_equal(sa_tempo_pulse(env, frames, fps, 60.0, &at_half), SA_OK);
+    assert_int_equal(sa_tempo_pulse(env, frames, fps, 180.0, &at_three_halves), SA_OK);
+    assert_int_equal(sa_tempo_pulse(env, frames, fps, scalar(&f, "bpm"), &found), SA_OK);
+    assert_float_equal(found, scalar(&f, "confidence"), 1e-5);
+    assert_true(at_beat > 0.5 && at_half > 0.5);
+    assert_true(at_three_halves < 0.1);
+    assert_int_equal(sa_tempo_pulse(env, frames, fps, 0.0, &found), SA_ERR_INVALID);
+    assert_int_equal(sa_tempo_pulse(env, (size_t)(3 * fps), fps, 40.0, &found), SA_OK); /* under two periods */
+    assert_true(found == 0.0);
+    sa_onset_free(o);
+    sa_features_clear(&f);
 }
 
 /* The tempo of 30 s of clicks on every subdivision (per_minute of them)
@@ -247,6 +279,7 @@ int main(void) {
         cmocka_unit_test(test_simple_meter),        cmocka_unit_test(test_silence_and_short),
         cmocka_unit_test(test_bad_block),           cmocka_unit_test(test_labelled_recordings),
         cmocka_unit_test(test_annotated_beats),     cmocka_unit_test(test_fast_stream_as_best),
+        cmocka_unit_test(test_pulse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
