@@ -251,6 +251,13 @@ static sa_err envelope_acf(const float *env, size_t n, float fps, size_t maxlag,
     return SA_OK;
 }
 
+/* The autocorrelation at lag over that at lag 0 (which must be above 0),
+ * held to [-1, 1]: a mean over fewer products than r[0]'s may pass 1. */
+static double pulse_at(const float *r, double lag) {
+    double c = acf_at(r, lag) / r[0];
+    return c < -1.0 ? -1.0 : c > 1.0 ? 1.0 : c;
+}
+
 sa_err sa_tempo_estimate(const float *env, size_t n, float fps, sa_tempo *out) {
     out->bpm = 0.0f;
     out->confidence = 0.0f;
@@ -275,8 +282,8 @@ sa_err sa_tempo_estimate(const float *env, size_t n, float fps, sa_tempo *out) {
         best_bpm *= 2.0 / 3.0;
     if (!err && best_bpm > 0.0) {
         out->bpm = (float)best_bpm;
-        double c = acf_at(r, 60.0 * fps / best_bpm) / r[0];
-        out->confidence = (float)(c < 0.0 ? 0.0 : c > 1.0 ? 1.0 : c);
+        double c = pulse_at(r, 60.0 * fps / best_bpm);
+        out->confidence = (float)(c < 0.0 ? 0.0 : c);
     }
     free(r);
     return err;
@@ -295,7 +302,7 @@ sa_err sa_tempo_pulse(const float *env, size_t n, float fps, double bpm, double 
     if (err)
         return err;
     if (r[0] > 0.0f)
-        *strength = acf_at(r, lag) / r[0];
+        *strength = pulse_at(r, lag);
     free(r);
     return SA_OK;
 }
