@@ -72,7 +72,8 @@ static inline void af_expect_wrong_rate_refused(const sa_analyzer *a, const char
     void *st = NULL;
     assert_int_equal(a->start(a->config, &info, &st), SA_OK);
     float buf[16] = {0};
-    sa_audio_block no_mono = {.interleaved = buf, .frames = 16, .channels = 1, .rate = a->rate};
+    sa_audio_block no_mono = {.interleaved = buf, .frames = 16, .channels = 1,
+                              .rate = a->rate ? a->rate : info.native_rate};
     assert_int_equal(a->feed(st, &no_mono), SA_ERR_INVALID);
     if (!strstr(sa_error_detail(), "without mono") && !strstr(sa_error_detail(), "without it"))
         fail_msg("%s: the error \"%s\" should say the block has no mono audio", name, sa_error_detail());

@@ -225,8 +225,10 @@ static void test_recordings(void **state) {
         float *buf = malloc(sizeof(float) * 4096 * (size_t)channels);
         assert_non_null(buf);
         size_t n;
-        while (sa_audio_decoder_read(dec, buf, 4096, &n) == SA_OK && n > 0)
+        sa_err err;
+        while ((err = sa_audio_decoder_read(dec, buf, 4096, &n)) == SA_OK && n > 0)
             metered_feed(&m, buf, n, channels, rate);
+        assert_int_equal(err, SA_OK); /* the whole file, not a prefix both meters share */
         free(buf);
         sa_audio_decoder_free(dec);
         sa_features f = {0};

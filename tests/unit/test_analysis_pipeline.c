@@ -1,4 +1,5 @@
-/* test_analysis_pipeline.c: what the pipeline streams to an analyzer at the native rate. */
+/* test_analysis_pipeline.c: what the pipeline streams to an analyzer at the native rate, and which
+ * resampled streams analyzers share. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -80,16 +81,87 @@ static void test_mono_is_the_average(void **state) {
         const sa_analyzer *list[] = {&checker_analyzer};
         sa_features f = {0};
         sa_pipeline_result res = {0};
-        assert_int_equal(sa_pipeline_run(path, list, 1, &f, NULL, &res), SA_OK);
+        sa_audio_info info = {0};
+        assert_int_equal(sa_pipeline_run(path, list, 1, &f, &info, &res), SA_OK);
         float frames, wrong, channels;
         assert_int_equal(sa_features_scalar(&f, "checker", "frames", &frames), SA_OK);
         assert_int_equal(sa_features_scalar(&f, "checker", "wrong", &wrong), SA_OK);
         assert_int_equal(sa_features_scalar(&f, "checker", "channels", &channels), SA_OK);
         assert_int_equal((int)channels, files[i].channels);
         assert_true(frames > 1000.0f);
+        assert_float_equal(frames, res.decoded_s * info.sample_rate, 1.0); /* every decoded frame came */
         assert_float_equal(wrong, 0.0f, 0.0f);
         sa_features_clear(&f);
     }
+}
+
+/* Sums the mono samples and their squares it is given, into the feature
+ * group its config names. */
+typedef struct summer {
+    const char *group;
+    double sum, squares, frames;
+} summer;
+
+static sa_err summer_start(void *config, const sa_stream_info *info, void **state) {
+    (void)info;
+    summer *m = calloc(1, sizeof *m);
+    if (!m)
+        return SA_ERR_NOMEM;
+    m->group = config;
+    *state = m;
+    return SA_OK;
+}
+
+static sa_err summer_feed(void *state, const sa_audio_block *block) {
+    summer *m = state;
+    for (size_t i = 0; i < block->frames; i++) {
+        m->sum += block->mono[i];
+        m->squares += (double)block->mono[i] * block->mono[i];
+    }
+    m->frames += (double)block->frames;
+    return SA_OK;
+}
+
+static sa_err summer_finish(void *state, sa_features *features) {
+    summer *m = state;
+    sa_feature_group *g;
+    sa_err err = sa_features_group(features, m->group, 1, &g);
+    const float values[3] = {(float)m->sum, (float)m->squares, (float)m->frames};
+    return err ? err : sa_features_set(g, "sums", values, 3);
+}
+
+/* At one rate, analyzers of one quality share a stream and those of
+ * another get their own: two BEST ones see the same samples bit for bit,
+ * a FAST one as many samples but filtered otherwise. */
+static void test_streams_by_quality(void **state) {
+    (void)state;
+    char path[4096];
+    if (!af_shared_file("corpus/annotated/essentia-audio/recorded/techno_loop.mp3", path, sizeof path))
+        return;
+    static const char *const groups[] = {"fast", "best", "best_too"};
+    static const sa_resample_quality quality[] = {SA_RESAMPLE_FAST, SA_RESAMPLE_BEST, SA_RESAMPLE_BEST};
+    sa_analyzer an[3];
+    const sa_analyzer *list[3];
+    for (int i = 0; i < 3; i++) {
+        an[i] = (sa_analyzer){.name = groups[i], .version = 1, .rate = 22050, .quality = quality[i],
+                              .start = summer_start, .feed = summer_feed, .finish = summer_finish,
+                              .free = free, .config = (void *)groups[i]};
+        list[i] = &an[i];
+    }
+    sa_features f = {0};
+    assert_int_equal(sa_pipeline_run(path, list, 3, &f, NULL, NULL), SA_OK);
+    const sa_feature *sums[3];
+    for (int i = 0; i < 3; i++) {
+        sums[i] = sa_features_get(&f, groups[i], "sums");
+        assert_non_null(sums[i]);
+        assert_int_equal(sums[i]->count, 3);
+    }
+    for (int k = 0; k < 3; k++) /* shared: the very same samples */
+        assert_true(sums[1]->values[k] == sums[2]->values[k]);
+    assert_true(sums[0]->values[1] != sums[1]->values[1]); /* another filter */
+    assert_float_equal(sums[0]->values[1], sums[1]->values[1], 0.01 * sums[1]->values[1]); /* the same sound */
+    assert_float_equal(sums[0]->values[2], sums[1]->values[2], 64.0); /* as many samples, to a filter's delay */
+    sa_features_clear(&f);
 }
 
 /* An analyzer whose feed fails with the detail its config gives. */
@@ -162,6 +234,7 @@ static void test_too_many_streams(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mono_is_the_average),
+        cmocka_unit_test(test_streams_by_quality),
         cmocka_unit_test(test_error_names_the_analyzer),
         cmocka_unit_test(test_too_many_streams),
     };

@@ -224,9 +224,10 @@ static void test_labelled_recordings(void **state) {
     }
 }
 
-/* The analyzer reads a FAST 22050 Hz stream; a copy held to BEST gets its
- * own kaiser_best stream from the same pipeline run, and both find the
- * same tempo and beats within a frame on labelled recordings. */
+/* The analyzer reads a FAST 22050 Hz stream; a copy held to BEST, run on
+ * its own, reads a kaiser_best one, and both find the same tempo and beats
+ * within a frame on labelled recordings. (That one run gives each quality
+ * its own stream is test_analysis_pipeline's.) */
 static void test_fast_stream_as_best(void **state) {
     (void)state;
     static const char *const files[] = {"corpus/annotated/essentia-audio/recorded/techno_loop.mp3",

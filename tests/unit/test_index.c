@@ -390,9 +390,17 @@ static void test_half_pass_is_exact(void **state) {
     assert_int_equal(sa_index_add(idx, &big_id, big, 1), SA_OK);
     assert_int_equal(sa_index_info_get(idx, &in), SA_OK);
     assert_null(strstr(in.detail, "half precision"));
-    assert_int_equal(sa_index_search(idx, queries, 5, NULL, 0, one, &n), SA_OK);
+    float up[67] = {0}; /* the big vector wins by far (its score of 1e5 is reported clamped to 1) */
+    up[3] = 1.0f;
+    assert_int_equal(sa_index_search(idx, up, 1, NULL, 0, one, &n), SA_OK);
+    assert_int_equal(n, 1);
+    if (one[0].id != big_id || one[0].score != 1.0f)
+        fail_msg("top hit %lld scores %g", (long long)one[0].id, (double)one[0].score);
+    check_search(idx, &m, queries, 5, &big_id, 1); /* the others, exact beside it */
     assert_int_equal(sa_index_remove(idx, big_id), SA_OK);
     check_search(idx, &m, queries, 5, NULL, 0);
+    assert_int_equal(sa_index_info_get(idx, &in), SA_OK);
+    assert_null(strstr(in.detail, "half precision")); /* from then on */
     free(queries);
     sa_index_free(idx);
     model_free(&m);
