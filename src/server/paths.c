@@ -148,7 +148,11 @@ sa_err srv_path_resolve_new(char *const *dirs, size_t n_dirs, const char *path, 
     }
     if (err)
         return err;
-    if (!inside_any(dirs, n_dirs, out))
+    /* the folder must lie inside: "DATA/." names DATA itself, which is not a file in it */
+    char *slash = strrchr(out, '/');
+    char folder[PATH_MAX];
+    snprintf(folder, sizeof folder, "%.*s", slash == out ? 1 : (int)(slash - out), out);
+    if (!inside_any(dirs, n_dirs, folder))
         return sa_error_set(SA_ERR_DENIED, "%s is outside the data folder", path);
     return SA_OK;
 }

@@ -160,7 +160,7 @@ http POST /api/faiss/save-index "${AUTH[@]}"; expect_status 200 "save-index"
 json_check "the index is saved beside the store" "j['success'] and j['path'] == '$SOUNDALIKE_DB.default.index' and j['total_vectors'] == $BEFORE + 1"
 http POST "/api/faiss/save-index?path=copy.index" "${AUTH[@]}"; expect_status 200 "save-index under a name in the data folder"
 check "the copy is in the data folder" [ -f "$WORK/data/copy.index" ]
-for p in /tmp/evil.index ../evil.index "$WORK/outside/evil.index" "$LIB/up/data/../evil.index" "$LIB/x.index"; do
+for p in /tmp/evil.index ../evil.index "$WORK/outside/evil.index" "$LIB/up/data/../evil.index" "$LIB/x.index" . "$WORK/data/."; do
   http POST "/api/faiss/save-index?path=$p" "${AUTH[@]}"; expect_status 403 "save-index outside the data folder is 403: $p"
 done
 check "nothing was written outside" [ ! -e /tmp/evil.index ] && [ ! -e "$WORK/evil.index" ] && [ ! -e "$WORK/outside/evil.index" ] && [ ! -e "$LIB/x.index" ]

@@ -142,6 +142,11 @@ static void test_new_file(void **state) {
     assert_int_equal(srv_path_resolve_new(fx->roots, 1, path, out, PATH_MAX), SA_ERR_NOT_FOUND);
     assert_int_equal(srv_path_resolve_new(fx->roots, 1, "/tmp/x.index", out, PATH_MAX), SA_ERR_DENIED);
     assert_int_equal(srv_path_resolve_new(fx->roots, 1, "/", out, PATH_MAX), SA_ERR_INVALID);
+    /* the folder itself is no file inside it, however it is spelled */
+    snprintf(path, sizeof path, "%s/lib/.", fx->dir);
+    assert_int_equal(srv_path_resolve_new(fx->roots, 1, path, out, PATH_MAX), SA_ERR_DENIED);
+    snprintf(path, sizeof path, "%s/lib/sub/..", fx->dir);
+    assert_int_equal(srv_path_resolve_new(fx->roots, 1, path, out, PATH_MAX), SA_ERR_DENIED);
 }
 
 static void test_inside_prefix(void **state) {
