@@ -179,17 +179,19 @@ sa_err srv_index_build(sa_server *srv, sa_store *s, srv_build *b) {
     return err;
 }
 
-/* The profile whose own index file path is, or NULL. Both are compared with
- * their folders resolved: --db may be relative or run through a symlink. */
-static const sa_profile *own_file_of(sa_server *srv, const char *path) {
+/* The profile whose own index file path is, or NULL; own gets that file as
+ * the server spells it everywhere else (builds, startup, the recorded
+ * file). Both are compared with their folders resolved: --db may be
+ * relative or run through a symlink. */
+static const sa_profile *own_file_of(sa_server *srv, const char *path, char own[PATH_MAX]) {
     char real[PATH_MAX];
     if (srv_path_real_folder(path, real, sizeof real) != SA_OK)
         return NULL;
     size_t n;
     const sa_profile *const *all = sa_profile_all(&n);
     for (size_t i = 0; i < n; i++) {
-        char own[PATH_MAX], own_real[PATH_MAX];
-        if (sa_library_index_path(srv->db, all[i]->name, own, sizeof own) == SA_OK &&
+        char own_real[PATH_MAX];
+        if (sa_library_index_path(srv->db, all[i]->name, own, PATH_MAX) == SA_OK &&
             srv_path_real_folder(own, own_real, sizeof own_real) == SA_OK && strcmp(own_real, real) == 0)
             return all[i];
     }
@@ -215,12 +217,13 @@ static sa_err load_other(const char *path, sa_index **idx, const sa_profile **pr
 
 sa_err srv_index_load(sa_server *srv, sa_store *s, const char *path, srv_index **out, int *rebuilt) {
     pthread_mutex_lock(&srv->build_mu);
-    const sa_profile *profile = own_file_of(srv, path);
+    char own[PATH_MAX];
+    const sa_profile *profile = own_file_of(srv, path, own);
     sa_index *idx = NULL;
     sa_err err;
     *rebuilt = 0;
     if (profile) { /* checked against the store, rebuilt when stale */
-        err = sa_library_index_open(s, profile->name, path, &idx, rebuilt);
+        err = sa_library_index_open(s, profile->name, own, &idx, rebuilt);
         if (!err)
             err = install(srv, s, idx, profile, out);
     } else { /* a copy saved aside: its freshness is unknown */
@@ -251,12 +254,15 @@ sa_err srv_index_save(sa_server *srv, sa_store *s, const char *path, srv_index *
     snprintf(meta.type, sizeof meta.type, "%s", sa_index_type(ix->idx));
     pthread_rwlock_unlock(&ix->lock);
     /* recorded only when a restart may trust it: the profile's own file, known fresh */
-    if (!err && ix->generation >= 0 && own_file_of(srv, path) == ix->profile) {
+    char own[PATH_MAX];
+    if (!err && ix->generation >= 0 && own_file_of(srv, path, own) == ix->profile) {
         snprintf(meta.name, sizeof meta.name, "%s", INDEX_NAME);
         snprintf(meta.profile, sizeof meta.profile, "%s", ix->profile->name);
         snprintf(meta.checksum, sizeof meta.checksum, "%s", checksum);
-        snprintf(meta.file, sizeof meta.file, "%s", path);
-        err = sa_store_index_meta_put(s, &meta);
+        if ((size_t)snprintf(meta.file, sizeof meta.file, "%s", own) >= sizeof meta.file)
+            err = sa_error_set(SA_ERR_INVALID, "%s: too long a path to record", own);
+        else
+            err = sa_store_index_meta_put(s, &meta);
     }
     if (err) {
         srv_index_release(ix);

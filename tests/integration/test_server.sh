@@ -310,6 +310,12 @@ SAVED=$(json_field "j['total_vectors']")
 sqlite3 library.db "UPDATE tracks SET status = 'missing' WHERE id = $NEWID" # as a rescan would: the saved index is stale now
 http POST "/api/faiss/load-index?path=$WORK/data/library.db.default.index"; expect_status 200 "load-index of the own file by its full path"
 json_check "it is checked against the store like the own file, so brought up to date" "j['rebuilt'] is True and j['total_vectors'] == $SAVED - 1"
+http POST "/api/faiss/save-index?path=$WORK/data/library.db.default.index"; expect_status 200 "save the fresh index by its full path"
+check "it is recorded as the server names its own file" [ "$(sqlite3 library.db "SELECT file FROM index_meta")" = library.db.default.index ]
+serve_stop
+SOUNDALIKE_DB=library.db serve_start; check "a restart finds it" [ -n "$PORT" ]
+http GET /api/faiss/status; expect_status 200 "status after the restart"
+check "and trusts it as saved, without a rebuild" bash -c "! grep -q rebuilding '$WORK/serve.err'"
 serve_stop
 cd - >/dev/null || exit 1
 finish
