@@ -38,7 +38,8 @@ typedef struct sa_features {
  * version is emptied and takes the new version. */
 sa_err sa_features_group(sa_features *f, const char *analyzer, int version, sa_feature_group **out);
 
-/* Sets (replacing) a numeric feature of n values / a text feature in a group. */
+/* Sets (replacing) a numeric feature of n values / a text feature in a group.
+ * A NaN or infinite value is refused (SA_ERR_INVALID, naming it). */
 sa_err sa_features_set(sa_feature_group *g, const char *name, const float *values, size_t n);
 sa_err sa_features_set_scalar(sa_feature_group *g, const char *name, float value);
 sa_err sa_features_set_text(sa_feature_group *g, const char *name, const char *text);

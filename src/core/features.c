@@ -87,6 +87,11 @@ static sa_err group_slot(sa_feature_group *g, const char *name, sa_feature **out
 }
 
 sa_err sa_features_set(sa_feature_group *g, const char *name, const float *values, size_t n) {
+    /* refused where it is made: stored, it could not be written as JSON, and
+     * the analysis that made it fails alone instead of the run that stores it */
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(values[i]))
+            return sa_error_set(SA_ERR_INVALID, "feature %s.%s: a non-finite value at %zu", g->analyzer, name, i);
     sa_feature *it;
     sa_err err = group_slot(g, name, &it);
     if (err)
@@ -165,14 +170,7 @@ sa_err sa_feature_group_to_json(const sa_feature_group *g, char **out) {
         if (it->text) {
             v = json_string(it->text);
         } else {
-            /* JSON has no NaN or infinity (json_real refuses them); one dropped
-             * would store the feature shorter than it is */
-            for (size_t j = 0; j < it->count; j++)
-                if (!isfinite(it->values[j])) {
-                    json_decref(obj);
-                    return sa_error_set(SA_ERR_INVALID, "feature %s.%s has a non-finite value at %zu",
-                                        g->analyzer, it->name, j);
-                }
+            /* every value is finite (sa_features_set), so json_real takes it */
             v = json_array();
             for (size_t j = 0; v && j < it->count; j++)
                 if (json_array_append_new(v, json_real(it->values[j])) != 0) {

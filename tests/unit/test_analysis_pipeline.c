@@ -1,5 +1,6 @@
 /* test_analysis_pipeline.c: what the pipeline streams to an analyzer at the native rate, and which
  * resampled streams analyzers share. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +208,31 @@ static void test_error_names_the_analyzer(void **state) {
         }
 }
 
+static sa_err nan_finish(void *state, sa_features *features) {
+    (void)state;
+    sa_feature_group *g;
+    sa_err err = sa_features_group(features, "nan", 1, &g);
+    return err ? err : sa_features_set_scalar(g, "value", NAN);
+}
+
+/* An analyzer that measures a non-finite value fails the file, with an
+ * error naming the analyzer and the feature: the library then records the
+ * track as failed and goes on, as for any other bad file. */
+static void test_non_finite_fails_the_file(void **state) {
+    (void)state;
+    char path[4096];
+    if (!af_shared_file("corpus/annotated/essentia-audio/recorded/dubstep.flac", path, sizeof path))
+        return;
+    sa_analyzer nan = checker_analyzer;
+    nan.name = "nan";
+    nan.finish = nan_finish;
+    const sa_analyzer *list[] = {&nan};
+    sa_features f = {0};
+    assert_int_equal(sa_pipeline_run(path, list, 1, &f, NULL, NULL), SA_ERR_INVALID);
+    assert_string_equal(sa_error_detail(), "nan: feature nan.value: a non-finite value at 0");
+    sa_features_clear(&f);
+}
+
 /* Analyzers asking for more streams than the pipeline keeps are refused
  * before any decoding, naming the one that asked. */
 static void test_too_many_streams(void **state) {
@@ -237,6 +263,7 @@ int main(void) {
         cmocka_unit_test(test_streams_by_quality),
         cmocka_unit_test(test_error_names_the_analyzer),
         cmocka_unit_test(test_too_many_streams),
+        cmocka_unit_test(test_non_finite_fails_the_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
