@@ -30,7 +30,7 @@ typedef struct sa_scan_report {
     int64_t failed;    /* files with an audio name that are not readable audio */
     int64_t ignored;   /* other files that are not audio */
     int64_t missing;   /* tracks gone since the last scan */
-    int64_t unreadable; /* sub-folders that could not be read: their tracks are kept as they were */
+    int64_t unreadable; /* folders and files that could not be read: their tracks are kept as they were */
 } sa_scan_report;
 
 /* Walks each root folder recursively (following symlinks, never twice into

@@ -22,13 +22,14 @@ static int run_scan(cli_ctx *ctx, int argc, char **argv) {
                                         (json_int_t)r.added, "changed", (json_int_t)r.changed, "unchanged",
                                         (json_int_t)r.unchanged, "failed", (json_int_t)r.failed, "ignored",
                                         (json_int_t)r.ignored, "missing", (json_int_t)r.missing,
-                                        "unreadable_folders", (json_int_t)r.unreadable));
+                                        "unreadable", (json_int_t)r.unreadable));
     printf("%lld files: %lld new, %lld changed, %lld unchanged, %lld not readable audio, %lld other files "
            "ignored, %lld missing since the last scan\n",
            (long long)r.files, (long long)r.added, (long long)r.changed, (long long)r.unchanged,
            (long long)r.failed, (long long)r.ignored, (long long)r.missing);
     if (r.unreadable)
-        printf("%lld folders could not be read: their tracks were kept as they were\n", (long long)r.unreadable);
+        printf("%lld folders or files could not be read: their tracks were kept as they were\n",
+               (long long)r.unreadable);
     return CLI_OK;
 }
 

@@ -203,9 +203,30 @@ static sa_err visit_file(scan_ctx *c, const char *path, const struct stat *st) {
 
 static sa_err walk(scan_ctx *c, const char *dir);
 
+/* A folder or file that could not be read (a folder perhaps only in part:
+ * permissions, a mount gone away, an I/O error) says nothing about the
+ * tracks recorded at or under it: they are kept as they were, not marked
+ * missing. */
+static sa_err unreadable(scan_ctx *c, const char *path, int error) {
+    sa_log_warn("%s: %s (skipped; its tracks are kept as they were)", path, strerror(error));
+    c->report->unreadable++;
+    sa_err err = sa_store_keep_under(c->store, *path ? path : "/", c->scan_id);
+    sa_track t = {0};
+    sa_err found = err ? err : sa_store_track_by_path(c->store, path, &t);
+    if (!err && found == SA_OK)
+        err = sa_store_track_seen(c->store, t.id, c->scan_id);
+    else if (!err && found != SA_ERR_NOT_FOUND)
+        err = found;
+    sa_track_clear(&t);
+    return err;
+}
+
 static sa_err visit_entry(scan_ctx *c, const char *path) {
     struct stat st;
-    if (stat(path, &st) != 0) { /* a dangling symlink or a file removed meanwhile */
+    if (stat(path, &st) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+            return unreadable(c, path, errno);
+        /* a dangling symlink, a symlink loop or a file removed meanwhile */
         sa_log_warn("%s: %s (skipped)", path, strerror(errno));
         return SA_OK;
     }
@@ -218,18 +239,10 @@ static sa_err visit_entry(scan_ctx *c, const char *path) {
     return S_ISREG(st.st_mode) ? visit_file(c, path, &st) : SA_OK;
 }
 
-/* A folder that could not be read (whole or in part) says nothing about the
- * tracks recorded under it: they are kept as they were, not marked missing. */
-static sa_err unreadable_folder(scan_ctx *c, const char *dir, int error) {
-    sa_log_warn("%s: %s (skipped; its tracks are kept as they were)", dir, strerror(error));
-    c->report->unreadable++;
-    return sa_store_keep_under(c->store, *dir ? dir : "/", c->scan_id);
-}
-
 static sa_err walk(scan_ctx *c, const char *dir) {
     DIR *d = opendir(*dir ? dir : "/");
     if (!d)
-        return unreadable_folder(c, dir, errno);
+        return unreadable(c, dir, errno);
     sa_err err = SA_OK;
     struct dirent *e;
     char path[PATH_MAX];
@@ -246,7 +259,7 @@ static sa_err walk(scan_ctx *c, const char *dir) {
         err = visit_entry(c, path);
     }
     if (!err && errno != 0)
-        err = unreadable_folder(c, dir, errno);
+        err = unreadable(c, dir, errno);
     closedir(d);
     return err;
 }

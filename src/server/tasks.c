@@ -125,7 +125,7 @@ static json_t *scan_json(const sa_scan_report *r) {
     return json_pack("{sI sI sI sI sI sI sI sI}", "files", (json_int_t)r->files, "added", (json_int_t)r->added,
                      "changed", (json_int_t)r->changed, "unchanged", (json_int_t)r->unchanged, "failed",
                      (json_int_t)r->failed, "ignored", (json_int_t)r->ignored, "missing", (json_int_t)r->missing,
-                     "unreadable_folders", (json_int_t)r->unreadable);
+                     "unreadable", (json_int_t)r->unreadable);
 }
 
 json_t *srv_task_json(sa_server *srv) {

@@ -109,17 +109,23 @@ cp "$SHARED/corpus/annotated/essentia-audio/recorded/dubstep.ogg" "$U/music/clos
 chmod -R a+rwX "$U"
 OUT=$(SOUNDALIKE_DB="$U/lib.db" as_user "$SA_BIN" scan --json "$U/music" 2>"$WORK/stderr"); RC=$?
 expect_rc 0 "scan as an unprivileged user"
-json_check "it records both tracks" "j['added'] == 2 and j['unreadable_folders'] == 0"
+json_check "it records both tracks" "j['added'] == 2 and j['unreadable'] == 0"
 chmod 000 "$U/music/closed"
 OUT=$(SOUNDALIKE_DB="$U/lib.db" as_user "$SA_BIN" scan --json "$U/music" 2>"$WORK/stderr"); RC=$?
 expect_rc 0 "a rescan with an unreadable sub-folder still succeeds"
-json_check "it counts the folder and marks nothing missing" "j['unreadable_folders'] == 1 and j['missing'] == 0"
+json_check "it counts the folder and marks nothing missing" "j['unreadable'] == 1 and j['missing'] == 0"
 check "it says which folder it skipped" grep -q "$U/music/closed: Permission denied" "$WORK/stderr"
 check "the track in it keeps its status" [ "$(sqlite3 "$U/lib.db" "SELECT status FROM tracks WHERE path LIKE '%/closed/dubstep.ogg'")" = pending ]
+chmod 644 "$U/music/closed" # its names can be listed, its files not reached
+OUT=$(SOUNDALIKE_DB="$U/lib.db" as_user "$SA_BIN" scan --json "$U/music" 2>"$WORK/stderr"); RC=$?
+expect_rc 0 "a rescan with a folder whose files cannot be reached still succeeds"
+json_check "it counts the file and marks nothing missing" "j['unreadable'] == 1 and j['missing'] == 0"
+check "it says which file it skipped" grep -q "$U/music/closed/dubstep.ogg: Permission denied" "$WORK/stderr"
+check "the track keeps its status" [ "$(sqlite3 "$U/lib.db" "SELECT status FROM tracks WHERE path LIKE '%/closed/dubstep.ogg'")" = pending ]
 chmod 755 "$U/music/closed"
 rm "$U/music/closed/dubstep.ogg"
 OUT=$(SOUNDALIKE_DB="$U/lib.db" as_user "$SA_BIN" scan --json "$U/music" 2>"$WORK/stderr"); RC=$?
-json_check "once readable, a vanished file is missing as usual" "j['unreadable_folders'] == 0 and j['missing'] == 1"
+json_check "once readable, a vanished file is missing as usual" "j['unreadable'] == 0 and j['missing'] == 1"
 rm -rf "$U"
 
 finish
