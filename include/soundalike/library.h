@@ -74,9 +74,10 @@ typedef struct sa_analyze_options {
  * the run goes on. *report (may be NULL) gets the final progress. */
 sa_err sa_library_analyze(sa_store *s, const sa_analyze_options *o, sa_analysis_progress *report);
 
-/* Builds every profile's vector from f and stores it for the track (vectors
- * of profiles that f cannot fill are deleted). Part of the caller's transaction. */
-sa_err sa_library_store_vectors(sa_store *s, int64_t track_id, const sa_features *f);
+/* Builds every profile's vector from the track's stored features, stores it
+ * (vectors of profiles they cannot fill are deleted) and records them as
+ * built under SA_PROFILES_VERSION. Part of the caller's transaction. */
+sa_err sa_library_store_vectors(sa_store *s, int64_t track_id);
 
 /* ---- index upkeep ---- */
 

@@ -16,6 +16,9 @@
 /* Changes whenever a profile's layout or scaling changes: vectors built
  * under another version are rebuilt from the stored features. */
 #define SA_PROFILES_VERSION 2
+/* The feature group whose version records the profiles a track's stored
+ * vectors were built under. */
+#define SA_PROFILES_GROUP "profiles"
 
 typedef struct sa_profile {
     const char *name;

@@ -21,7 +21,6 @@ enum { MAX_ANALYZERS = 16 };
 /* The feature group that records which version of the profiles built a
  * track's vectors, so that a change of profiles rebuilds vectors from the
  * stored features without decoding anything again. */
-#define PROFILES_GROUP "profiles"
 
 typedef struct work_item {
     int64_t id;
@@ -120,7 +119,7 @@ static int collect_track(const sa_track *t, void *ctx) {
     if (t->status == SA_TRACK_ANALYZED) {
         c->err = outdated_mask(c->store, c->p->o, t->id, &mask);
         if (!c->err && !mask)
-            c->err = sa_store_features_version(c->store, t->id, PROFILES_GROUP, &profiles);
+            c->err = sa_store_features_version(c->store, t->id, SA_PROFILES_GROUP, &profiles);
         if (c->err)
             return 1;
     } else if (t->status != SA_TRACK_PENDING) {
@@ -194,27 +193,14 @@ static void *worker_main(void *arg) {
 
 /* ---- writing results ---- */
 
-/* Builds and stores every profile's vector from the track's stored features. */
-static sa_err store_vectors(sa_store *s, int64_t id) {
-    sa_features all = {0};
-    sa_feature_group *marker;
-    sa_err err = sa_store_features_get(s, id, &all);
-    if (!err)
-        err = sa_library_store_vectors(s, id, &all);
-    if (!err)
-        err = sa_features_group(&all, PROFILES_GROUP, SA_PROFILES_VERSION, &marker);
-    if (!err)
-        err = sa_store_features_put(s, id, marker);
-    sa_features_clear(&all);
-    return err;
-}
-
-/* Rebuilds the vectors of tracks analysed under older profiles, one transaction each. */
+/* Rebuilds the vectors of tracks analysed under older profiles, one
+ * transaction each, until done or asked to stop. */
 static sa_err refresh_vectors(pool *p, sa_store *s) {
-    for (size_t i = 0; i < p->n_refresh; i++) {
+    size_t done = 0;
+    for (; done < p->n_refresh && !stop_requested(p); done++) {
         sa_err err = sa_store_begin(s);
         if (!err)
-            err = store_vectors(s, p->refresh[i]);
+            err = sa_library_store_vectors(s, p->refresh[done]);
         if (err) {
             sa_store_rollback(s);
             return err;
@@ -222,8 +208,8 @@ static sa_err refresh_vectors(pool *p, sa_store *s) {
         if ((err = sa_store_commit(s)))
             return err;
     }
-    if (p->n_refresh)
-        sa_log_info("vectors of %zu tracks rebuilt for the current profiles", p->n_refresh);
+    if (done)
+        sa_log_info("vectors of %zu tracks rebuilt for the current profiles", done);
     return SA_OK;
 }
 
@@ -232,7 +218,7 @@ static sa_err store_success(sa_store *s, int64_t id, result *r) {
     for (size_t g = 0; !err && g < r->features.count; g++)
         err = sa_store_features_put(s, id, &r->features.groups[g]);
     if (!err)
-        err = store_vectors(s, id);
+        err = sa_library_store_vectors(s, id);
     sa_track t = {0};
     if (!err)
         err = sa_store_track_by_id(s, id, &t);

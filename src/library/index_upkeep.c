@@ -30,7 +30,7 @@
 #define DEAD_MAX_SHARE 0.2
 enum { RECALL_QUERIES = 1000 };
 
-sa_err sa_library_store_vectors(sa_store *s, int64_t track_id, const sa_features *f) {
+static sa_err put_vectors(sa_store *s, int64_t track_id, const sa_features *f) {
     size_t n;
     const sa_profile *const *all = sa_profile_all(&n);
     sa_err err = SA_OK;
@@ -47,6 +47,20 @@ sa_err sa_library_store_vectors(sa_store *s, int64_t track_id, const sa_features
         }
         free(v);
     }
+    return err;
+}
+
+sa_err sa_library_store_vectors(sa_store *s, int64_t track_id) {
+    sa_features all = {0}; /* with groups of analyzers not run now (a tagger since removed) */
+    sa_feature_group *marker;
+    sa_err err = sa_store_features_get(s, track_id, &all);
+    if (!err)
+        err = put_vectors(s, track_id, &all);
+    if (!err)
+        err = sa_features_group(&all, SA_PROFILES_GROUP, SA_PROFILES_VERSION, &marker);
+    if (!err)
+        err = sa_store_features_put(s, track_id, marker);
+    sa_features_clear(&all);
     return err;
 }
 

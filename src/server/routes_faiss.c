@@ -290,12 +290,8 @@ static sa_err store_analysis(sa_store *s, int64_t id, const sa_features *fresh) 
         return err;
     for (size_t g = 0; !err && g < fresh->count; g++)
         err = sa_store_features_put(s, id, &fresh->groups[g]);
-    sa_features all = {0}; /* with groups of analyzers not run now (a tagger since removed) */
     if (!err)
-        err = sa_store_features_get(s, id, &all);
-    if (!err)
-        err = sa_library_store_vectors(s, id, &all);
-    sa_features_clear(&all);
+        err = sa_library_store_vectors(s, id);
     if (!err)
         err = sa_store_track_set_status(s, id, SA_TRACK_ANALYZED, NULL);
     if (err) {

@@ -147,6 +147,7 @@ http POST "/api/faiss/add-track?file_path=$LIB/later/new.mp3"; expect_status 401
 http POST "/api/faiss/add-track?file_path=$LIB/later/new.mp3" "${AUTH[@]}"; expect_status 200 "add-track"
 json_check "add-track analysed and indexed the file" "j['success'] is True and j['analyzed'] is True and j['indexed'] is True and j['total_vectors'] == $BEFORE + 1 and 'error' not in j"
 NEWID=$(json_field "j['track_id']")
+check "its vectors are recorded as built under the current profiles" [ "$(sqlite3 "$SOUNDALIKE_DB" "SELECT version FROM features WHERE track_id = $NEWID AND analyzer = 'profiles'")" = "$(sqlite3 "$SOUNDALIKE_DB" "SELECT max(version) FROM features WHERE analyzer = 'profiles'")" ]
 http GET "/api/faiss/similar-tracks?query_path=$LIB/later/new.mp3&top_n=3"; expect_status 200 "the added track is a library track now"
 json_check "it is found by its stored vector" "j['query_track_id'] == $NEWID"
 http GET "/api/faiss/similar-tracks?track_id=$(sqlite3 "$SOUNDALIKE_DB" "SELECT id FROM tracks WHERE path LIKE '%recorded/dubstep.ogg'")&top_n=40"
