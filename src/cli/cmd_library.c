@@ -131,12 +131,17 @@ static int run_analyze(cli_ctx *ctx, int argc, char **argv) {
     sa_analysis_progress p;
     err = sa_library_analyze(s, &ao, &p);
     sa_analyzer_set_free(set);
-    if (!err && p.done > p.failed)
-        err = update_index(ctx, s);
+    if (err) {
+        sa_store_close(s);
+        return cli_fail(ctx, err, "analysis stopped");
+    }
+    /* what was analysed is stored whatever becomes of the index: report it first */
+    int rc_report = report_analysis(ctx, &p);
+    err = update_index(ctx, s); /* also after a run that only rebuilt vectors for new profiles */
     sa_store_close(s);
     if (err)
-        return cli_fail(ctx, err, "analysis stopped");
-    return report_analysis(ctx, &p);
+        return cli_fail(ctx, err, "the analysis is stored, but the index could not be brought up to date");
+    return rc_report;
 }
 
 const cli_command cli_cmd_analyze = {

@@ -99,6 +99,14 @@ sa index verify; expect_rc 0 "analyze caught the index up with the changes"
 sa similar --json -n 40 "$Q"; expect_rc 0 "similar after changes"
 json_check "missing tracks are not returned" "all('Media-105901' not in t['track_path'] for t in j['similar_tracks'])"
 
+# vectors of an older profiles version: analyze rebuilds them, with nothing pending, and the index follows
+PROFILES=$(sqlite3 "$SOUNDALIKE_DB" "SELECT max(version) FROM features WHERE analyzer = 'profiles'")
+sqlite3 "$SOUNDALIKE_DB" "UPDATE features SET version = version - 1 WHERE analyzer = 'profiles'"
+sa analyze --json; expect_rc 0 "analyze with only vectors to rebuild"
+json_check "nothing is analysed again" "j['total'] == 0"
+check "every analysed track is marked as built under the current profiles again" [ "$(sqlite3 "$SOUNDALIKE_DB" "SELECT count(*) FROM features f JOIN tracks t ON t.id = f.track_id WHERE f.analyzer = 'profiles' AND t.status = 'analyzed' AND f.version <> $PROFILES")" = 0 ]
+sa index verify; expect_rc 0 "the index caught up with the rebuilt vectors"
+
 # a sub-folder the scan cannot read: its tracks are kept, not marked missing
 # (run as nobody when root, whom permissions do not stop)
 as_user() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; else "$@"; fi; }

@@ -20,7 +20,7 @@ done
 kill -9 "$PID" 2>/dev/null
 wait "$PID" 2>/dev/null
 BEFORE=$(analyzed)
-check "the run was killed mid-way ($BEFORE of $TOTAL stored)" [ "$BEFORE" -ge 3 ] && [ "$BEFORE" -lt "$TOTAL" ]
+check "the run was killed mid-way ($BEFORE of $TOTAL stored)" test "$BEFORE" -ge 3 -a "$BEFORE" -lt "$TOTAL"
 check "the database is intact after the kill" [ "$(sqlite3 "$SOUNDALIKE_DB" 'PRAGMA integrity_check')" = ok ]
 
 sa analyze --json; expect_rc 0 "analyze again"
