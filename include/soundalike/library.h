@@ -124,6 +124,11 @@ sa_err sa_library_index_open(sa_store *s, const char *profile, const char *path,
  * "ivf". */
 const char *sa_library_index_auto_type(int dim, size_t count);
 
+/* The type a rebuild of profile's index builds: what was asked for last
+ * time (often "auto") when meta (the recorded index, or NULL) is that
+ * profile's, else "auto". */
+const char *sa_library_index_rebuild_type(const sa_index_meta *meta, const char *profile);
+
 /* The recorded index held up against its file and the store. */
 typedef struct sa_library_index_report {
     bool recorded;         /* the store records an index; the rest is zero when not */

@@ -277,11 +277,10 @@ static sa_err catch_up(sa_store *s, const sa_profile *profile, sa_index_meta *me
     return err;
 }
 
-/* What a rebuild builds: what was asked for last time, for this profile. */
-static const char *rebuild_type(const sa_index_meta *meta, bool recorded, const sa_profile *profile) {
-    if (!recorded || strcmp(meta->profile, profile->name) != 0)
+const char *sa_library_index_rebuild_type(const sa_index_meta *meta, const char *profile) {
+    if (!meta || strcmp(meta->profile, profile) != 0)
         return "auto";
-    return meta->requested[0] ? meta->requested : meta->type;
+    return meta->requested[0] ? meta->requested : meta->type[0] ? meta->type : "auto";
 }
 
 sa_err sa_library_index_open(sa_store *s, const char *profile_name, const char *path, sa_index **out,
@@ -313,7 +312,7 @@ sa_err sa_library_index_open(sa_store *s, const char *profile_name, const char *
         sa_index_free(idx);
         idx = NULL;
         sa_log_info("rebuilding the %s index: %s", profile->name, reason);
-        err = sa_library_index_build(s, profile->name, rebuild_type(&meta, recorded, profile), path, &idx, NULL);
+        err = sa_library_index_build(s, profile->name, sa_library_index_rebuild_type(recorded ? &meta : NULL, profile->name), path, &idx, NULL);
         how = SA_INDEX_REBUILT;
     }
     if (err) {

@@ -144,11 +144,7 @@ static sa_err build_locked(sa_server *srv, sa_store *s, srv_build *b) {
     if (merr && merr != SA_ERR_NOT_FOUND)
         return merr;
     int recorded = merr == SA_OK && strcmp(meta.profile, profile->name) == 0;
-    /* what was asked for last time (often "auto"), else the default */
-    const char *type = b->type                                  ? b->type
-                       : recorded && meta.requested[0] ? meta.requested
-                       : recorded && meta.type[0]      ? meta.type
-                                                       : "auto";
+    const char *type = b->type ? b->type : sa_library_index_rebuild_type(recorded ? &meta : NULL, profile->name);
     const char *concrete = type;
     if (strcmp(type, "auto") == 0) {
         int64_t count = 0;

@@ -204,6 +204,21 @@ static void test_changes_since(void **state) {
 
 /* ---- building and opening ---- */
 
+/* A rebuild repeats the last request for the same profile, else "auto". */
+static void test_rebuild_type(void **state) {
+    (void)state;
+    sa_index_meta meta = {.profile = "default", .type = "ivf", .requested = "auto"};
+    assert_string_equal(sa_library_index_rebuild_type(&meta, "default"), "auto");
+    meta.requested[0] = '\0';
+    assert_string_equal(sa_library_index_rebuild_type(&meta, "default"), "ivf");
+    snprintf(meta.requested, sizeof meta.requested, "hnsw");
+    assert_string_equal(sa_library_index_rebuild_type(&meta, "default"), "hnsw");
+    assert_string_equal(sa_library_index_rebuild_type(&meta, "rich"), "auto");
+    meta = (sa_index_meta){.profile = "default"};
+    assert_string_equal(sa_library_index_rebuild_type(&meta, "default"), "auto");
+    assert_string_equal(sa_library_index_rebuild_type(NULL, "default"), "auto");
+}
+
 static void test_auto_type(void **state) {
     (void)state;
     assert_string_equal(sa_library_index_auto_type(67, 0), "flat");
@@ -506,6 +521,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_changes_since, setup, teardown),
         cmocka_unit_test(test_auto_type),
+        cmocka_unit_test(test_rebuild_type),
         cmocka_unit_test_setup_teardown(test_build_then_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ivf_upkeep, setup, teardown),
