@@ -218,15 +218,14 @@ static int run_model(cli_ctx *ctx, int argc, char **argv) {
         return cli_usage(ctx, "cannot tell the model from '%s': give --model msd-musicnn or mtt-musicnn", h5);
     char weights[4200], tags[4300], dir[4096];
     /* cut short, the weights would be written to another file */
-    if (o.output && strlen(o.output) >= sizeof weights)
+    int n = o.output ? snprintf(weights, sizeof weights, "%s", o.output) : 0;
+    if (n < 0 || (size_t)n >= sizeof weights)
         return cli_usage(ctx, "--output path too long (at most %zu bytes)", sizeof weights - 1);
-    sa_err err = SA_OK;
-    if (o.output) {
-        snprintf(weights, sizeof weights, "%s", o.output);
-    } else {
-        err = default_model_dir(dir, sizeof dir);
-        snprintf(weights, sizeof weights, "%s/%s.weights", dir, model);
-    }
+    sa_err err = o.output ? SA_OK : default_model_dir(dir, sizeof dir);
+    if (!err && !o.output && (size_t)snprintf(weights, sizeof weights, "%s/%s.weights", dir, model) >= sizeof weights)
+        return cli_usage(ctx, "--model name too long");
+    if (err)
+        return cli_fail(ctx, err, h5);
     size_t stem = strlen(weights) - (strlen(weights) > 8 && !strcmp(weights + strlen(weights) - 8, ".weights") ? 8 : 0);
     snprintf(tags, sizeof tags, "%.*s.tags.txt", (int)stem, weights);
     if (!err)

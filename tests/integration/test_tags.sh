@@ -44,6 +44,10 @@ check "the error names the file" grep -q "msd-musicnn.weights" <<< "$ERR"
 echo "not hdf5" > "$WORK/bad.h5"
 sa model import --model msd-musicnn --output "$WORK/models/x.weights" "$WORK/bad.h5"; expect_rc 1 "importing a non-HDF5 file fails"
 check "the error says the input is not HDF5" grep -q "$WORK/bad.h5: not an HDF5 file" <<< "$ERR"
+OUT=$(env -u HOME -u XDG_DATA_HOME "$SA_BIN" model import "$M/upstream/MSD_musicnn.h5" 2>"$WORK/stderr"); RC=$?; ERR=$(cat "$WORK/stderr")
+expect_rc 1 "without HOME or --output there is no place for the model"
+check "the error says so" grep -q "no HOME: give --output" <<< "$ERR"
+HOME="$WORK/home" XDG_DATA_HOME= sa model import --model "$(printf 'm%.0s' $(seq 4200))" "$M/upstream/MSD_musicnn.h5"; expect_rc 2 "a model name too long for a file name is a usage error"
 # without a model the analysis runs on, says why once, and a later run with
 # the model adds only the tags
 mkdir -p "$WORK/nomodel" "$WORK/lib2"
