@@ -72,9 +72,9 @@ sa_err sa_resampler_span(const sa_resampler *r, int64_t a, int64_t b, int64_t *f
  * stop at the stream's start (first 0) or its end (at_end: in[n - 1] is
  * the stream's last sample; outputs then stop at ceil(total * out / in)
  * and the last of them are librosa's padding zeros). SA_ERR_RANGE when
- * they do not. Cheapest when the ranges asked for move forward: the time
- * register is summed from the previous range on (from 0 after a step
- * back). */
+ * they do not. Cheapest when the ranges asked for start in order (they
+ * may overlap): the time register is summed on from the previous range's
+ * start, and from 0 only after a range that starts before it. */
 sa_err sa_resampler_range(sa_resampler *r, const float *in, int64_t first, size_t n, bool at_end, int64_t a,
                           int64_t b, float *out);
 

@@ -92,6 +92,10 @@ struct sa_resampler {
     double *win, *delta;
     int *phase_start;
     double time; /* the next output's position, in input samples */
+    /* ranges: time at output mark_out (the start of the latest range), kept
+     * so that a range starting inside the previous one resumes from there */
+    int64_t mark_out;
+    double mark_time;
     /* one chunk of outputs: their times, and their order by table offset */
     double *chunk_time;
     int *chunk_order, *offset_count;
@@ -630,12 +634,14 @@ sa_err sa_resampler_range(sa_resampler *r, const float *in, int64_t first, size_
         int64_t whole = (int64_t)((double)end * r->ratio);
         computed = whole < b ? whole : b;
     }
-    if (a < r->n_out) {
-        r->time = 0.0;
-        r->n_out = 0;
+    if (a < r->n_out) { /* back to the latest mark, the same sums as from 0 */
+        r->time = a >= r->mark_out ? r->mark_time : 0.0;
+        r->n_out = a >= r->mark_out ? r->mark_out : 0;
     }
     for (; r->n_out < a; r->n_out++)
         r->time += r->step;
+    r->mark_out = a;
+    r->mark_time = r->time;
     if (computed > a) {
         double last = r->time;
         for (int64_t k = a + 1; k < computed; k++)

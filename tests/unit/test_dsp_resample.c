@@ -296,8 +296,11 @@ static void test_ranges(void **state) {
         sa_resampler *r;
         assert_int_equal(sa_resampler_new(rates[c][0], rates[c][1], &r), SA_OK);
         const int64_t t = (int64_t)total;
-        const int64_t ranges[][2] = {{0, 1000}, {5000, 9001}, {9001, 9001}, {2000, 2500}, {t / 2, t / 2 + 777},
-                                     {t - 3000, t}, {t - 1, t}, {0, t}};
+        /* forward, overlapping the previous one (as the tagger's windows do),
+         * back before it, empty, and at the end */
+        const int64_t ranges[][2] = {{0, 1000},      {5000, 9001},   {8500, 12000},         {11000, 11500},
+                                     {9001, 9001},   {2000, 2500},   {t / 2, t / 2 + 777}, {t / 2 + 700, t / 2 + 900},
+                                     {t - 3000, t}, {t - 1, t},     {0, t}};
         for (size_t k = 0; k < sizeof ranges / sizeof ranges[0]; k++)
             check_range(r, x, n, whole, ranges[k][0], ranges[k][1]);
         float out[64], cap[8192];
