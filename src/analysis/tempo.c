@@ -277,7 +277,11 @@ sa_err sa_tempo_estimate(const float *env, size_t n, float fps, sa_tempo *out) {
     double family = best_tempo(r, maxlag, fps, SA_RHYTHM_MIN_BPM, SA_RHYTHM_MAX_BPM, BPM_STEP, 1.0);
     double best_bpm = family > 0.0 ? best_tempo(r, maxlag, fps, family / 2, family * 2, 0.0, 0.0) : 0.0;
     int compound = 0;
-    err = best_bpm * 2.0 / 3.0 >= SA_RHYTHM_MIN_BPM ? compound_meter(env, n, fps, best_bpm, &compound) : SA_OK;
+    /* the dotted beat must be a tempo, and a lag the autocorrelation holds (a short envelope's is cut at n / 2) */
+    double dotted = best_bpm * 2.0 / 3.0;
+    err = dotted >= SA_RHYTHM_MIN_BPM && 60.0 * fps / dotted <= (double)maxlag
+              ? compound_meter(env, n, fps, best_bpm, &compound)
+              : SA_OK;
     if (compound)
         best_bpm *= 2.0 / 3.0;
     if (!err && best_bpm > 0.0) {
