@@ -8,9 +8,11 @@
 # second run only re-scores), then bench_relevance scores every profile with
 # "same soundtrack" as the relevance label.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-build=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd) # relative arguments are the caller's
 corpus=${2:-${XDG_CACHE_HOME:-$HOME/.cache}/soundalike-corpus}
+case $corpus in /*) ;; *) corpus=$PWD/$corpus ;; esac
+cd "$root"
 [ -f "$corpus/manifest.tsv" ] || "${SA_SHARED_DIR:-../shared}/corpus/get_corpus.sh" "$corpus" --profile small
 export SOUNDALIKE_DB="$corpus/relevance.db"
 "$build/soundalike" scan "$corpus/audio"
