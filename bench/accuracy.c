@@ -183,23 +183,22 @@ static double aubio_tempo(const char *path) {
     return bpm;
 }
 
-/* A bench-only analyzer: the onset envelope of the rhythm analyzer (same
- * rate, same resampling), kept as group "envelope" (its values, and its
- * frames per second) for the pulse strengths of a missed tempo. */
-#define ENVELOPE_RATE 22050
-
+/* A bench-only analyzer: the onset envelope of the rhythm analyzer (its
+ * config), at that analyzer's rate and resampling, kept as group
+ * "envelope" (its values, and its frames per second) for the pulse
+ * strengths of a missed tempo. */
 static sa_err envelope_start(void *config, const sa_stream_info *info, void **state) {
-    (void)config;
     (void)info;
+    const sa_analyzer *rhythm = config;
     sa_onset *o;
-    sa_err err = sa_onset_new(ENVELOPE_RATE, &o);
+    sa_err err = sa_onset_new(rhythm->rate, &o);
     *state = err ? NULL : o;
     return err;
 }
 
 static sa_err envelope_feed(void *state, const sa_audio_block *block) {
-    if (!block->mono || block->rate != ENVELOPE_RATE)
-        return sa_error_set(SA_ERR_INVALID, "envelope: expected mono audio at %d Hz", ENVELOPE_RATE);
+    if (!block->mono)
+        return sa_error_set(SA_ERR_INVALID, "envelope: a block without mono audio");
     return sa_onset_feed(state, block->mono, block->frames);
 }
 
@@ -217,22 +216,15 @@ static sa_err envelope_finish(void *state, sa_features *features) {
 
 static void envelope_free(void *state) { sa_onset_free(state); }
 
-static const sa_analyzer envelope_analyzer = {
-    .name = "envelope",
-    .version = 1,
-    .rate = ENVELOPE_RATE,
-    .quality = SA_RESAMPLE_FAST,
-    .start = envelope_start,
-    .feed = envelope_feed,
-    .finish = envelope_finish,
-    .free = envelope_free,
-};
-
 /* Prints the pulse strengths of a missed tempo: at the label's tempo times
  * 1/3, 1/2, 1, 2 and 3, then at ours. The envelope is measured in a run of
  * its own, so that it stays out of the timings. */
 static void print_pulses(const char *path, double ref, float est) {
-    const sa_analyzer *list[] = {&envelope_analyzer};
+    const sa_analyzer *rhythm = sa_rhythm_analyzer();
+    const sa_analyzer envelope = {.name = "envelope", .version = 1, .rate = rhythm->rate,
+                                  .quality = rhythm->quality, .start = envelope_start, .feed = envelope_feed,
+                                  .finish = envelope_finish, .free = envelope_free, .config = (void *)rhythm};
+    const sa_analyzer *list[] = {&envelope};
     sa_features f = {0};
     float fps = 0.0f;
     sa_err err = sa_pipeline_run(path, list, 1, &f, NULL, NULL);
