@@ -92,6 +92,7 @@ static void test_mono_is_the_average(void **state) {
         assert_true(frames > 1000.0f);
         assert_float_equal(frames, res.decoded_s * info.sample_rate, 1.0); /* every decoded frame came */
         assert_float_equal(wrong, 0.0f, 0.0f);
+        sa_audio_info_clear(&info);
         sa_features_clear(&f);
     }
 }
